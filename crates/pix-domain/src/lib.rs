@@ -1,0 +1,27 @@
+//! pix-domain: the canonical Pix event, its identifiers, and the one shared validator. No I/O, no async.
+//!
+//! # Layout
+//!
+//! ```text
+//!  HTTP body ──► decode::split_body ──► Item { index, bytes } ──► validate::validate_canonical
+//!                (JSON object/array, NDJSON;    (one per element/line)     │
+//!                 payload.* reasons)                                      ├─► Ok(Vec<Accepted { event: PixEvent }>)
+//!                                                                         └─► Err(Rejection { reasons: Vec<Reason> })
+//! ```
+//!
+//! - [`event`] owns the wire shape ([`PixEvent`]), identifier newtypes, PII masking, and the JSON Schema.
+//! - [`decode`] owns body splitting, nesting depth and duplicate-key detection.
+//! - [`validate`] owns every rule of PIX.md §3/§6/§7 for canonical items, the closed
+//!   [`validate::ReasonCode`] set and the soft [`event::Flag`]s.
+//!
+//! Adapters for API Pix JSON, SPI XML and logs (in the service) map their input onto the canonical
+//! shape and run the same validator, so there is exactly one place where Pix rules live.
+
+pub mod decode;
+pub mod event;
+pub mod validate;
+
+pub use event::{
+    Amount, Category, Cnpj, Cpf, Direction, EndToEndId, EventId, EventType, Flag, Ispb, KeyField, MessageId,
+    PIX_EVENT_SCHEMA_V1, PixEvent, PixKey, ReturnId, SCHEMA_VERSION, Status, TaxId, TxId,
+};

@@ -1,0 +1,246 @@
+//! The one shared validator for canonical JSON items (PIX.md §3, §6, §7).
+//!
+//! [`validate_canonical`] turns one item's bytes into the events to publish, or a [`Rejection`]
+//! listing every hard problem. Soft problems never reject; they become [`Flag`]s on the event.
+//!
+//! Input contract (a JSON object in the §5 shape):
+//! - required: `schema_version` (`"1"`), `event_type`, `end_to_end_id`, `event_time`, `status`,
+//!   `payee.ispb`; `amount` except on STATUS (a JSON string); `return_id` and `return_reason_code`
+//!   on RETURN. `currency` defaults to BRL. `null` counts as absent.
+//! - derived by us: `event_id`, `category`, `direction`, `amount_cents` (a producer value that
+//!   disagrees is rejected: `event_id.mismatch`, `category.conflict`, `direction.conflict`,
+//!   `amount.cents_mismatch`); `pix_key_type`, `tax_id_type` (checked against the length when sent),
+//!   `is_med`, `intra_psp`, `local_hour`, `night_period`, `refund_nature` (when absent).
+//! - set by us, producer values ignored: `ingested_at`, `source`, `flags` (a replayed event carries
+//!   them; the ingest that accepts it is the authority, and the flags are recomputed).
+//! - unknown members: `field.unknown` (see [`rules`]).
+
+mod category;
+mod cross;
+mod input;
+mod reason;
+mod rules;
+
+#[cfg(test)]
+mod samples;
+#[cfg(test)]
+mod tests;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub use reason::{EnumField, Field, Reason, ReasonCode};
+
+use crate::decode;
+use crate::event::{
+    Currency, EventId, EventType, Flag, Ispb, Party, PixEvent, Purpose, SchemaVersion, Source, Timestamp,
+};
+use category::{CategoryInput, categorise, is_refund};
+use input::{Checker, Obj};
+
+/// What to do when a CPF/CNPJ has the right shape but wrong check digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckDigitPolicy {
+    /// Reject with `tax_id.check_digit` (the default).
+    #[default]
+    Strict,
+    /// Publish with flag `TAX_ID_CHECK_DIGIT` (format errors still reject).
+    Warn,
+}
+
+/// Everything the validator needs besides the item.
+#[derive(Debug, Clone)]
+pub struct ValidationContext {
+    /// Our ISPBs (including indirect participants we settle for).
+    pub own_ispbs: Vec<Ispb>,
+    /// Check-digit policy for tax ids.
+    pub tax_id_check_digits: CheckDigitPolicy,
+    /// Stamped as `ingested_at` on every event.
+    pub ingested_at: DateTime<Utc>,
+    /// Id of the pix-ingest source, copied to `source.id`.
+    pub source_id: String,
+    /// `source.kind`, `"canonical"` for this validator's own input.
+    pub source_kind: String,
+    /// Position of the item in its body, copied to `source.item_index`.
+    pub item_index: usize,
+}
+
+impl ValidationContext {
+    /// A context for canonical input with the default (strict) policy.
+    pub fn new(own_ispbs: Vec<Ispb>, source_id: impl Into<String>, ingested_at: DateTime<Utc>) -> Self {
+        ValidationContext {
+            own_ispbs,
+            tax_id_check_digits: CheckDigitPolicy::Strict,
+            ingested_at,
+            source_id: source_id.into(),
+            source_kind: "canonical".to_owned(),
+            item_index: 0,
+        }
+    }
+}
+
+/// One event to publish (its category decides the topic).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The validated event.
+    pub event: PixEvent,
+}
+
+/// An item that must go to the DLQ, with every hard problem found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// All reasons, in the order found; never empty.
+    pub reasons: Vec<Reason>,
+}
+
+impl Rejection {
+    /// The first reason's code (the `pix-dlq-reason` header).
+    pub fn first_code(&self) -> ReasonCode {
+        self.reasons.first().map_or(ReasonCode::PayloadUnparseable, |r| r.code)
+    }
+}
+
+/// Validates one canonical item.
+///
+/// Returns one event, or two for an intra-PSP transfer (payment and receipt, same `event_id`,
+/// `intra_psp = true`). Never panics, whatever the bytes.
+pub fn validate_canonical(item: &[u8], ctx: &ValidationContext) -> Result<Vec<Accepted>, Rejection> {
+    let value = decode::parse_item(item).map_err(|reasons| Rejection { reasons })?;
+    let Value::Object(map) = &value else {
+        return Err(Rejection {
+            reasons: vec![Reason::new(ReasonCode::PayloadNotObject, "", "item is not a JSON object")],
+        });
+    };
+    let mut c = Checker::new(ctx.tax_id_check_digits);
+    let mut p = rules::read(&mut c, &Obj::root(map));
+    cross::check(&mut c, &mut p);
+
+    // Categorisation needs the identifiers; when they are missing the reasons already say so.
+    let (Some(event_type), Some(status), Some(e2e), Some(event_time), Some(payee)) =
+        (p.event_type, p.status, p.end_to_end_id.clone(), p.event_time, p.payee.clone())
+    else {
+        return Err(rejection(c));
+    };
+    let Some(payee_ispb) = payee.ispb.clone() else { return Err(rejection(c)) };
+    let payer_ispb = p.payer.as_ref().and_then(|x| x.ispb.as_ref()).map_or(e2e.ispb_str(), |i| i.as_str()).to_owned();
+    let input = CategoryInput {
+        event_type,
+        has_return_id: p.has_return_id,
+        purpose: p.purpose,
+        payer_ispb: &payer_ispb,
+        payee_ispb: payee_ispb.as_str(),
+    };
+    let Some(categorised) = categorise(&input, &ctx.own_ispbs) else {
+        c.reject(ReasonCode::CategoryUndeterminable, "payee.ispb", "neither payer nor payee ISPB is one of ours");
+        return Err(rejection(c));
+    };
+    let refund = is_refund(event_type, p.has_return_id, p.purpose);
+
+    // Producer-sent derived values must agree with ours.
+    let tx_id = match (&p.return_id, refund) {
+        (Some(rid), true) => rid.as_str(),
+        _ => e2e.as_str(),
+    };
+    let event_id = EventId::derive(tx_id, event_type, status);
+    if let Some(sent) = &p.sent_event_id
+        && sent != event_id.as_str()
+    {
+        c.reject(ReasonCode::EventIdMismatch, "event_id", "expected {tx_id}:{event_type}:{status}");
+    }
+    if let Some(sent) = p.sent_category
+        && !categorised.placements.iter().any(|pl| pl.category == sent)
+    {
+        c.reject(ReasonCode::CategoryConflict, "category", format!("derived from own ISPBs: not {sent}"));
+    }
+    if let Some(sent) = p.sent_direction
+        && !categorised
+            .placements
+            .iter()
+            .any(|pl| pl.direction == sent && p.sent_category.is_none_or(|cat| cat == pl.category))
+    {
+        c.reject(ReasonCode::DirectionConflict, "direction", format!("derived from own ISPBs: not {sent}"));
+    }
+    if !c.reasons.is_empty() {
+        return Err(rejection(c));
+    }
+
+    let is_med = p.return_reason_code.is_some_and(|code| code.is_med())
+        || (event_type == EventType::Transfer && p.purpose == Some(Purpose::Refu));
+    let source = Source {
+        kind: ctx.source_kind.clone(),
+        msg_def: None,
+        item_index: ctx.item_index,
+        raw_sha256: hex::encode(Sha256::digest(item)),
+        id: ctx.source_id.clone(),
+    };
+    let base = PixEvent {
+        schema_version: SchemaVersion::V1,
+        event_id,
+        event_type,
+        category: crate::event::Category::Payment, // replaced per placement below
+        direction: crate::event::Direction::Outbound,
+        end_to_end_id: e2e,
+        return_id: p.return_id,
+        refund_request_id: p.refund_request_id,
+        txid: p.txid,
+        message_id: p.message_id,
+        amount_cents: p.amount.map(|a| a.cents()),
+        currency: p.amount.map(|_| Currency::Brl),
+        amount: p.amount,
+        amount_breakdown: p.amount_breakdown,
+        event_time,
+        settled_at: p.settled_at,
+        message_created_at: p.message_created_at,
+        ingested_at: Timestamp::from_utc(ctx.ingested_at),
+        status,
+        status_reason_code: p.status_reason_code,
+        status_reason_text: p.status_reason_text,
+        payer: p.payer.filter(|x| *x != Party::default()),
+        payee,
+        pix_key_type: p.pix_key.as_ref().map(|k| k.classify()),
+        pix_key: p.pix_key,
+        initiation_type: p.initiation_type,
+        initiator_cnpj: p.initiator_cnpj,
+        purpose: p.purpose,
+        priority: p.priority,
+        service_level: p.service_level,
+        remittance_info: p.remittance_info,
+        return_reason_code: p.return_reason_code,
+        refund_nature: p.refund_nature,
+        is_med,
+        intra_psp: categorised.intra_psp,
+        local_hour: event_time.local_hour(),
+        night_period: event_time.night_period(),
+        source,
+        flags: c.flags,
+    };
+    Ok(categorised
+        .placements
+        .iter()
+        .map(|pl| Accepted { event: PixEvent { category: pl.category, direction: pl.direction, ..base.clone() } })
+        .collect())
+}
+
+fn rejection(c: Checker) -> Rejection {
+    let mut reasons = c.reasons;
+    if reasons.is_empty() {
+        // Defensive: every early return above follows a recorded reason; keep the contract "never empty".
+        reasons.push(Reason::unparseable("item rejected"));
+    }
+    Rejection { reasons }
+}
+
+/// Every flag this validator can emit (for documentation and metrics).
+pub const EMITTED_FLAGS: &[Flag] = &[
+    Flag::E2eTimestampInvalidDate,
+    Flag::E2eTimestampSkew,
+    Flag::E2eIspbMismatch,
+    Flag::PixKeyFormat,
+    Flag::ProxyUnexpected,
+    Flag::LegacyFieldName,
+    Flag::ComponentesValorInconsistent,
+    Flag::TaxIdCheckDigit,
+];

@@ -169,6 +169,9 @@ pub fn validate_canonical(item: &[u8], ctx: &ValidationContext) -> Result<Vec<Ac
 
     let is_med = p.return_reason_code.is_some_and(|code| code.is_med())
         || (event_type == EventType::Transfer && p.purpose == Some(Purpose::Refu));
+    // Flags in declaration order, so identical input always yields byte-identical output.
+    let mut flags = c.flags;
+    flags.sort();
     let source = Source {
         kind: ctx.source_kind.clone(),
         msg_def: None,
@@ -215,7 +218,7 @@ pub fn validate_canonical(item: &[u8], ctx: &ValidationContext) -> Result<Vec<Ac
         local_hour: event_time.local_hour(),
         night_period: event_time.night_period(),
         source,
-        flags: c.flags,
+        flags,
     };
     Ok(categorised
         .placements

@@ -12,6 +12,10 @@ pub mod ids;
 pub mod money;
 pub mod party;
 pub(crate) mod pattern;
+#[cfg(test)]
+mod schema_check;
+#[cfg(test)]
+pub(crate) use schema_check::assert_valid;
 pub mod pixkey;
 pub mod taxid;
 pub mod time;

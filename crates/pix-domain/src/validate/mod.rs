@@ -24,7 +24,7 @@ mod rules;
 #[cfg(test)]
 mod samples;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;

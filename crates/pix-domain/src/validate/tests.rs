@@ -41,8 +41,48 @@ pub(crate) fn base() -> Value {
     })
 }
 
+/// Validates `v`; every accepted event is also checked against the JSON Schema file.
 pub(crate) fn run(v: &Value) -> Result<Vec<Accepted>, Rejection> {
-    validate_canonical(&serde_json::to_vec(v).unwrap(), &ctx())
+    let out = validate_canonical(&serde_json::to_vec(v).unwrap(), &ctx());
+    for accepted in out.iter().flatten() {
+        crate::event::assert_valid(&accepted.event);
+    }
+    out
+}
+
+/// A refund with every optional member the validator can fill.
+pub(crate) fn maximal_event() -> crate::PixEvent {
+    let comp = |v: &str| json!({"valor": v, "modalidadeAgente": "AGTEC", "prestadorDoServicoDeSaque": "12345678"});
+    let party = |ispb: &str, tax: &str| {
+        json!({"ispb": ispb, "tax_id": tax, "tax_id_type": if tax.len() == 11 { "CPF" } else { "CNPJ" }, "name": "Nome",
+               "account": {"branch": "1", "number": "12345", "type": "TRAN"}})
+    };
+    let v = with(refund_base(), "payer", party(OTHER, "52998224725"));
+    let v = with(v, "payee", party(OWN, "12ABC34501DE35"));
+    let v = with(
+        v,
+        "amount_breakdown",
+        json!({"original": comp("10.00"), "saque": comp("1.00"), "troco": comp("1.00"),
+        "juros": comp("1.00"), "multa": comp("1.00"), "desconto": comp("2.00"), "abatimento": comp("2.00")}),
+    );
+    let extra = [
+        ("refund_request_id", json!("123ABC")),
+        ("message_id", json!("M0003816612345678901234567890123")),
+        ("settled_at", json!("2020-09-09T12:22:01Z")),
+        ("message_created_at", json!("2020-09-09T12:22:00Z")),
+        ("status_reason_code", json!("AM04")),
+        ("status_reason_text", json!("texto")),
+        ("initiator_cnpj", json!("11222333000181")),
+        ("refund_nature", json!("MED_FRAUDE")),
+        ("amount_cents", json!(1000)),
+        ("event_id", json!("D87654321202009091221abcdf098765:RETURN:SETTLED")),
+        ("category", json!("refund")),
+        ("direction", json!("OUTBOUND")),
+        ("currency", json!("BRL")),
+    ];
+    let v = extra.into_iter().fold(v, |v, (k, x)| with(v, k, x));
+    let mut events = run(&v).unwrap_or_else(|r| panic!("{:?}", r.reasons));
+    events.remove(0).event
 }
 
 fn with(mut v: Value, path: &str, new: Value) -> Value {

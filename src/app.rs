@@ -1,0 +1,165 @@
+//! Building the running service from a `Config`: the broker connection (embedded or real), the
+//! topics, the pipeline actors (router, dead letter) and the Supervisor with every source.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use backon::{ExponentialBuilder, Retryable};
+use rdkafka::producer::FutureProducer;
+
+use crate::config::{Bootstrap, Config, TaxIdCheckDigits};
+use crate::dead_letter::DeadLetter;
+use crate::kafka::embedded::EmbeddedBroker;
+use crate::kafka::{ensure_topics, producer_config};
+use crate::router::{Flush, RoutingTable, TopicRouter};
+use crate::sources::{SourceDeps, ValidationSettings};
+use crate::supervisor::{ChildInfo, ListChildren, RestartDelay, StartSource, StopAll, Supervisor};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The embedded broker could not start.
+    #[error("cannot start the embedded Kafka broker: {0}")]
+    Embedded(#[source] rdkafka::error::KafkaError),
+    /// Topics could not be created or checked.
+    #[error("cannot prepare the topics on {bootstrap}: {source}")]
+    Topics {
+        /// Where.
+        bootstrap: String,
+        /// Why.
+        #[source]
+        source: crate::kafka::topics::TopicsError,
+    },
+    /// The producer configuration is refused by librdkafka.
+    #[error("invalid Kafka producer configuration: {0}")]
+    Producer(#[source] rdkafka::error::KafkaError),
+    /// A config value the validator should have refused.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// The running service. Must stay on the thread that started it (the embedded broker is `!Send`).
+pub struct AppHandle {
+    supervisor: Addr<Supervisor>,
+    router: Addr<TopicRouter>,
+    bootstrap: String,
+    /// Dropped last, after every client, in `shutdown`.
+    embedded: Option<EmbeddedBroker>,
+}
+
+impl AppHandle {
+    /// Starts everything the config describes.
+    pub async fn start(config: Config) -> Result<Self, StartError> {
+        let (embedded, bootstrap) = match &config.kafka.bootstrap_servers {
+            Bootstrap::Embedded => {
+                let e = EmbeddedBroker::start(&config).map_err(StartError::Embedded)?;
+                let b = e.bootstrap_servers();
+                (Some(e), b)
+            }
+            Bootstrap::Brokers(b) => {
+                let attempt = || ensure_topics(&config, b);
+                attempt
+                    .retry(ExponentialBuilder::default().with_max_times(4).with_jitter())
+                    .notify(|error, delay| {
+                        tracing::warn!(%error, ?delay, "Kafka not ready for topic creation; retrying.");
+                    })
+                    .await
+                    .map_err(|source| StartError::Topics { bootstrap: b.clone(), source })?;
+                (None, b.clone())
+            }
+        };
+
+        let pconf = producer_config(&config.kafka, &bootstrap, "pix-ingest");
+        // Fail fast on a property librdkafka refuses, instead of a restart loop later.
+        drop(pconf.create::<FutureProducer>().map_err(StartError::Producer)?);
+
+        let policy = config.supervision.clone();
+        let table = RoutingTable::new(&config.topics, config.routing.key);
+        let (rconf, rpolicy) = (pconf.clone(), policy.clone());
+        let router = actix::Supervisor::start(move |_| TopicRouter::new(rconf, table, RestartDelay::new(&rpolicy)));
+        let dlq_topic = config.topics.dead_letter.as_str().to_owned();
+        let (dconf, dpolicy) = (pconf.clone(), policy.clone());
+        let dead_letter =
+            actix::Supervisor::start(move |_| DeadLetter::new(dconf, dlq_topic, RestartDelay::new(&dpolicy)));
+
+        let own_ispbs = config
+            .pix
+            .own_ispbs
+            .iter()
+            .map(|s| s.parse().map_err(|_| StartError::Config(format!("`{s}` is not an ISPB"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let validation = Arc::new(ValidationSettings {
+            own_ispbs,
+            check_digits: match config.pix.tax_id_check_digits {
+                TaxIdCheckDigits::Strict => pix_domain::validate::CheckDigitPolicy::Strict,
+                TaxIdCheckDigits::Warn => pix_domain::validate::CheckDigitPolicy::Warn,
+            },
+        });
+        let deps = SourceDeps { router: router.clone().recipient(), dead_letter: dead_letter.recipient(), validation };
+        let supervisor = Supervisor::new(deps, policy).start();
+        for source in config.sources.clone() {
+            let id = source.id().to_owned();
+            if let Ok(Err(e)) = supervisor.send(StartSource(source)).await {
+                return Err(StartError::Config(format!("source {id}: {e}")));
+            }
+        }
+        Ok(Self { supervisor, router, bootstrap, embedded })
+    }
+
+    /// The bootstrap servers in use (the embedded broker's when embedded).
+    pub fn bootstrap_servers(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// Whether this runs on the non-durable embedded broker.
+    pub fn is_embedded(&self) -> bool {
+        self.embedded.is_some()
+    }
+
+    /// The registry of supervised children.
+    pub async fn children(&self) -> Vec<ChildInfo> {
+        self.supervisor.send(ListChildren).await.unwrap_or_default()
+    }
+
+    /// The supervisor's address (for the admin API).
+    pub fn supervisor(&self) -> &Addr<Supervisor> {
+        &self.supervisor
+    }
+
+    /// Waits until source `id` is listening and returns its address.
+    pub async fn source_addr(&self, id: &str, timeout: Duration) -> Option<SocketAddr> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(addr) = self.children().await.into_iter().find(|c| c.id == id).and_then(|c| c.listen) {
+                return Some(addr);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Graceful shutdown: sources stop taking input and finish in-flight requests, then the
+    /// producer flushes, all within `grace`. Returns whether it finished in time.
+    pub async fn shutdown(self, grace: Duration) -> bool {
+        let start = tokio::time::Instant::now();
+        let stop_sources = self.supervisor.send(StopAll { grace });
+        let in_time = tokio::time::timeout(grace, stop_sources).await.is_ok();
+        let left = grace.saturating_sub(start.elapsed());
+        let flushed =
+            tokio::time::timeout(left + Duration::from_millis(100), self.router.send(Flush { timeout: left }))
+                .await
+                .is_ok();
+        drop(self.router);
+        drop(self.supervisor);
+        if let Some(e) = self.embedded {
+            // Let clients notice before the brokers go away (NOTES P11).
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            drop(e);
+        }
+        in_time && flushed
+    }
+}

@@ -1,0 +1,124 @@
+//! The DeadLetter actor: publishes records that could not be routed to the dead-letter topic with
+//! their original bytes unchanged and headers that say why. It never drops a record: a record
+//! Kafka could not take is retried with backoff (backon) until the caller's deadline, and the
+//! caller learns the outcome of every record, so a source only says "rejected" once the dead
+//! letter is durable.
+
+mod record;
+
+pub use record::{DeadLetterRecord, DlqReason, Origin, Stage};
+
+use std::panic::AssertUnwindSafe;
+
+use actix::prelude::*;
+use backon::{BackoffBuilder, ExponentialBuilder};
+use futures::FutureExt;
+use rdkafka::ClientConfig;
+use rdkafka::producer::FutureProducer;
+use tokio::time::Instant;
+
+use crate::kafka::{DeliveryError, DeliveryOutcome, OwnedProducer, produce_all};
+use crate::supervisor::RestartDelay;
+
+/// Publish these dead letters; one outcome per record, in order.
+#[derive(Message)]
+#[rtype(result = "Vec<DeliveryOutcome>")]
+pub struct DeadLetterBatch {
+    /// The records.
+    pub records: Vec<DeadLetterRecord>,
+    /// Retries stop at this instant; what is still not acknowledged is reported unavailable.
+    pub deadline: Instant,
+}
+
+/// The dead-letter actor.
+pub struct DeadLetter {
+    producer: OwnedProducer,
+    topic: String,
+}
+
+impl DeadLetter {
+    /// A dead-letter actor publishing to `topic`.
+    pub fn new(producer_config: ClientConfig, topic: String, restart: RestartDelay) -> Self {
+        Self { producer: OwnedProducer::new("dead_letter", producer_config, restart), topic }
+    }
+}
+
+impl Actor for DeadLetter {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.producer.start(ctx);
+    }
+}
+
+impl Supervised for DeadLetter {
+    fn restarting(&mut self, _ctx: &mut Self::Context) {
+        self.producer.restarting();
+    }
+}
+
+impl Handler<DeadLetterBatch> for DeadLetter {
+    type Result = ResponseFuture<Vec<DeliveryOutcome>>;
+
+    fn handle(&mut self, msg: DeadLetterBatch, ctx: &mut Self::Context) -> Self::Result {
+        let n = msg.records.len();
+        let unavailable = move |why: &str| vec![Err(DeliveryError::Unavailable(why.to_owned())); n];
+        let Some(producer) = self.producer.get() else {
+            return Box::pin(futures::future::ready(unavailable("the dead-letter actor has no producer")));
+        };
+        let topic = self.topic.clone();
+        let records = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            msg.records.iter().map(|r| r.to_out_record(&topic)).collect::<Vec<_>>()
+        }));
+        let Ok(records) = records else {
+            tracing::error!(actor = "dead_letter", "Panic while building dead letters; restarting.");
+            ctx.stop();
+            return Box::pin(futures::future::ready(unavailable("the dead-letter actor restarted")));
+        };
+        let deadline = msg.deadline;
+        Box::pin(async move {
+            AssertUnwindSafe(publish_with_retry(producer, records, deadline))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| unavailable("the dead-letter actor failed while producing"))
+        })
+    }
+}
+
+/// Produces all records; those Kafka could not take in time are retried with exponential backoff
+/// and jitter until `deadline`.
+async fn publish_with_retry(
+    producer: FutureProducer,
+    records: Vec<crate::kafka::produce::OutRecord>,
+    deadline: Instant,
+) -> Vec<DeliveryOutcome> {
+    let mut outcomes = produce_all(&producer, records.clone(), deadline).await;
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(std::time::Duration::from_millis(50))
+        .with_max_delay(std::time::Duration::from_secs(2))
+        .with_jitter()
+        .without_max_times()
+        .build();
+    loop {
+        let retry: Vec<usize> = outcomes
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| matches!(o, Err(DeliveryError::Unavailable(_))))
+            .map(|(i, _)| i)
+            .collect();
+        if retry.is_empty() {
+            return outcomes;
+        }
+        let Some(delay) = delays.next() else { return outcomes };
+        if Instant::now() + delay >= deadline {
+            tracing::error!(records = retry.len(), "Dead letters not acknowledged before the deadline.");
+            return outcomes;
+        }
+        tracing::warn!(records = retry.len(), ?delay, "Retrying dead letters Kafka did not acknowledge.");
+        tokio::time::sleep(delay).await;
+        let again = produce_all(&producer, retry.iter().map(|&i| records[i].clone()).collect(), deadline).await;
+        for (i, o) in retry.into_iter().zip(again) {
+            outcomes[i] = o;
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! A dead letter: the original bytes, why they were refused, and where they came from.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::kafka::headers;
+use crate::kafka::produce::OutRecord;
+
+/// The stage of the pipeline that refused the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The bytes could not be decoded (not JSON, too deep, duplicate keys).
+    Decode,
+    /// The event broke a validation rule.
+    Validate,
+    /// Kafka refused the routed record.
+    Produce,
+    /// A sink could not decode a consumed record.
+    SinkDecode,
+    /// A sink could not write a record after its retries.
+    SinkWrite,
+}
+
+impl Stage {
+    /// The header / label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Decode => "decode",
+            Self::Validate => "validate",
+            Self::Produce => "produce",
+            Self::SinkDecode => "sink_decode",
+            Self::SinkWrite => "sink_write",
+        }
+    }
+}
+
+/// One reason, as published in `pix-dlq-reasons`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DlqReason {
+    /// Stable reason code.
+    pub code: String,
+    /// Field path, empty for the whole record.
+    pub path: String,
+    /// Human explanation (never the offending PII value).
+    pub detail: String,
+}
+
+/// Coordinates of a consumed record that a sink dead-letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+}
+
+/// A record for the dead-letter topic. Build it with a constructor per stage.
+#[derive(Debug, Clone)]
+pub struct DeadLetterRecord {
+    /// The original bytes, unchanged.
+    pub payload: Vec<u8>,
+    /// Media type of `payload`.
+    pub content_type: String,
+    /// Which stage refused it.
+    pub stage: Stage,
+    /// Why (at least one).
+    pub reasons: Vec<DlqReason>,
+    /// Source or sink id.
+    pub component_id: String,
+    /// Index of the item in its body, when it came in a batch.
+    pub item_index: Option<usize>,
+    /// When pix-ingest received the bytes.
+    pub received_at: DateTime<Utc>,
+    /// W3C trace context.
+    pub traceparent: Option<String>,
+    /// Where a consumer read it.
+    pub origin: Option<Origin>,
+    /// Kafka key to keep, if any.
+    pub key: Option<Vec<u8>>,
+}
+
+impl DeadLetterRecord {
+    /// A record refused at `stage` by the source or sink `component_id`.
+    pub fn new(
+        stage: Stage,
+        component_id: &str,
+        payload: Vec<u8>,
+        content_type: &str,
+        reasons: Vec<DlqReason>,
+        received_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            payload,
+            content_type: content_type.to_owned(),
+            stage,
+            reasons,
+            component_id: component_id.to_owned(),
+            item_index: None,
+            received_at,
+            traceparent: None,
+            origin: None,
+            key: None,
+        }
+    }
+
+    /// Sets the index of the item in its body.
+    pub fn with_item_index(mut self, index: usize) -> Self {
+        self.item_index = Some(index);
+        self
+    }
+
+    /// Sets the W3C trace context.
+    pub fn with_traceparent(mut self, traceparent: String) -> Self {
+        self.traceparent = Some(traceparent);
+        self
+    }
+
+    /// The first reason code.
+    pub fn first_code(&self) -> &str {
+        self.reasons.first().map_or("unknown", |r| r.code.as_str())
+    }
+
+    pub(crate) fn to_out_record(&self, topic: &str) -> OutRecord {
+        let reasons = serde_json::to_string(&self.reasons).unwrap_or_else(|_| "[]".into());
+        let received = self.received_at.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let index = self.item_index.map(|i| i.to_string());
+        let origin = self.origin.as_ref().map(|o| (o.topic.clone(), o.partition.to_string(), o.offset.to_string()));
+        let mut pairs: Vec<(&str, &str)> = vec![
+            (headers::DLQ_REASON, self.first_code()),
+            (headers::DLQ_REASONS, &reasons),
+            (headers::DLQ_STAGE, self.stage.as_str()),
+            (headers::SOURCE, &self.component_id),
+            (headers::RECEIVED_AT, &received),
+            (headers::CONTENT_TYPE, &self.content_type),
+        ];
+        if let Some(i) = &index {
+            pairs.push((headers::ITEM_INDEX, i));
+        }
+        if let Some(tp) = &self.traceparent {
+            pairs.push((headers::TRACEPARENT, tp));
+        }
+        if let Some((t, p, o)) = &origin {
+            pairs.push((headers::DLQ_ORIGIN_TOPIC, t));
+            pairs.push((headers::DLQ_ORIGIN_PARTITION, p));
+            pairs.push((headers::DLQ_ORIGIN_OFFSET, o));
+        }
+        OutRecord {
+            topic: topic.to_owned(),
+            key: self.key.clone(),
+            payload: self.payload.clone(),
+            headers: headers::build(pairs),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Kafka plumbing shared by the router, the dead-letter actor and (later) the sinks: client
+//! configuration with the durability settings we never weaken, topic creation, the embedded
+//! dev broker, record headers, and the classification of delivery errors.
+
+pub mod embedded;
+pub mod headers;
+mod owned;
+pub(crate) mod produce;
+pub mod topics;
+
+pub use owned::OwnedProducer;
+pub use produce::{DeliveryError, DeliveryOutcome, Produced, produce_all};
+pub use topics::ensure_topics;
+
+use rdkafka::ClientConfig;
+
+use crate::config::KafkaConfig;
+
+/// The producer configuration: the user's pass-through properties, then the settings that make an
+/// acknowledgement mean "durable" (acks=all, idempotence), which always win.
+pub fn producer_config(kafka: &KafkaConfig, bootstrap: &str, client_id: &str) -> ClientConfig {
+    let mut c = base_config(kafka, bootstrap, client_id);
+    c.set("compression.type", "zstd");
+    c.set("linger.ms", "5");
+    c.set("queue.buffering.max.messages", "500000");
+    for (k, v) in &kafka.properties {
+        c.set(k, &v.0);
+    }
+    // Set after the pass-through on purpose: config validation refuses these keys, and even if a
+    // future change forgot that, a user property can never weaken what a 2xx promises.
+    c.set("acks", "all");
+    c.set("enable.idempotence", "true");
+    c.set("message.timeout.ms", kafka.delivery_timeout.as_millis().to_string());
+    c
+}
+
+/// Configuration for admin and metadata clients.
+pub fn admin_config(kafka: &KafkaConfig, bootstrap: &str, client_id: &str) -> ClientConfig {
+    let mut c = base_config(kafka, bootstrap, client_id);
+    for (k, v) in &kafka.properties {
+        // Producer-only tuning would make an admin client log warnings; keep the connection ones.
+        if is_connection_property(k) {
+            c.set(k, &v.0);
+        }
+    }
+    c
+}
+
+fn base_config(_kafka: &KafkaConfig, bootstrap: &str, client_id: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap);
+    c.set("client.id", client_id);
+    c
+}
+
+/// Properties that describe how to reach and authenticate to the cluster.
+pub fn is_connection_property(key: &str) -> bool {
+    key.starts_with("security.")
+        || key.starts_with("sasl.")
+        || key.starts_with("ssl.")
+        || key.starts_with("socket.")
+        || key.starts_with("broker.")
+        || key == "client.rack"
+}

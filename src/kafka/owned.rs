@@ -1,0 +1,57 @@
+//! A producer owned by a supervised actor (router, dead letter): built from config when the actor
+//! starts, dropped when it restarts, and rebuilt only after the restart backoff has passed.
+
+use actix::prelude::*;
+use rdkafka::ClientConfig;
+use rdkafka::producer::FutureProducer;
+
+use crate::supervisor::RestartDelay;
+
+/// The producer slot of one actor.
+pub struct OwnedProducer {
+    /// Actor name for logs.
+    name: &'static str,
+    /// How to build the producer; kept so a restart rebuilds it from config.
+    config: ClientConfig,
+    /// `None` before `start`, after a failed creation and during a restart.
+    producer: Option<FutureProducer>,
+    /// Delay before a restarted actor takes messages again.
+    restart: RestartDelay,
+}
+
+impl OwnedProducer {
+    /// An empty slot; `start` fills it.
+    pub fn new(name: &'static str, config: ClientConfig, restart: RestartDelay) -> Self {
+        Self { name, config, producer: None, restart }
+    }
+
+    /// Call from `Actor::started`: waits out a pending restart backoff (messages stay queued in
+    /// the mailbox, none are lost), then creates the producer; stops the actor if it cannot.
+    pub fn start<A>(&mut self, ctx: &mut Context<A>)
+    where
+        A: Actor<Context = Context<A>>,
+    {
+        if let Some(delay) = self.restart.next_delay() {
+            ctx.wait(actix::fut::wrap_future::<_, A>(actix::clock::sleep(delay)));
+        }
+        match self.config.create::<FutureProducer>() {
+            Ok(p) => self.producer = Some(p),
+            Err(error) => {
+                tracing::error!(actor = self.name, %error, "Cannot create the Kafka producer; restarting.");
+                ctx.stop();
+            }
+        }
+    }
+
+    /// Call from `Supervised::restarting`.
+    pub fn restarting(&mut self) {
+        tracing::warn!(actor = self.name, "Restarting.");
+        self.restart.record_restart();
+        self.producer = None;
+    }
+
+    /// The producer, when there is one (cheap clone of an `Arc`).
+    pub fn get(&self) -> Option<FutureProducer> {
+        self.producer.clone()
+    }
+}

@@ -1,0 +1,138 @@
+//! Sending a batch of records and waiting for every delivery report at once.
+//!
+//! All records are enqueued first and the delivery futures are awaited together, so a batch costs
+//! one round of broker acknowledgements, not one per record. An outcome is `Ok` only when the
+//! broker acknowledged the record under acks=all.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use rdkafka::error::KafkaError;
+use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaErrorCode;
+use tokio::time::Instant;
+
+/// A record ready to be produced.
+#[derive(Debug, Clone)]
+pub struct OutRecord {
+    /// Destination topic.
+    pub topic: String,
+    /// Partition key.
+    pub key: Option<Vec<u8>>,
+    /// Value bytes.
+    pub payload: Vec<u8>,
+    /// Headers.
+    pub headers: OwnedHeaders,
+}
+
+/// Where an acknowledged record was written.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Produced {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+}
+
+/// Why a record was not acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// Kafka could not take the record in time (broker down, timeout, queue full): retrying the
+    /// same record later may succeed.
+    #[error("Kafka did not acknowledge the record in time: {0}")]
+    Unavailable(String),
+    /// The broker refused this record and will refuse it again (too large, not authorised,
+    /// invalid): it belongs in the dead-letter topic.
+    #[error("Kafka refused the record: {code:?}")]
+    Refused {
+        /// librdkafka / broker error code.
+        code: RDKafkaErrorCode,
+    },
+}
+
+impl DeliveryError {
+    /// Stable reason code for a refused record.
+    pub fn reason_code(&self) -> &'static str {
+        match self {
+            Self::Unavailable(_) => "produce.unavailable",
+            Self::Refused { code: RDKafkaErrorCode::MessageSizeTooLarge } => "produce.too_large",
+            Self::Refused { code: RDKafkaErrorCode::TopicAuthorizationFailed } => "produce.not_authorized",
+            Self::Refused { .. } => "produce.refused",
+        }
+    }
+}
+
+/// The outcome of one record.
+pub type DeliveryOutcome = Result<Produced, DeliveryError>;
+
+fn classify(err: &KafkaError) -> DeliveryError {
+    let code = match err {
+        KafkaError::MessageProduction(code) => Some(*code),
+        _ => err.rdkafka_error_code(),
+    };
+    match code {
+        Some(
+            c @ (RDKafkaErrorCode::MessageSizeTooLarge
+            | RDKafkaErrorCode::InvalidMessageSize
+            | RDKafkaErrorCode::InvalidMessage
+            | RDKafkaErrorCode::InvalidRecord
+            | RDKafkaErrorCode::TopicAuthorizationFailed
+            | RDKafkaErrorCode::ClusterAuthorizationFailed
+            | RDKafkaErrorCode::PolicyViolation
+            | RDKafkaErrorCode::InvalidTopic),
+        ) => DeliveryError::Refused { code: c },
+        _ => DeliveryError::Unavailable(err.to_string()),
+    }
+}
+
+/// Enqueues every record, then awaits all delivery reports. `deadline` bounds the time spent
+/// waiting for room in a full local queue; delivery itself is bounded by `message.timeout.ms`.
+pub async fn produce_all(
+    producer: &FutureProducer,
+    records: Vec<OutRecord>,
+    deadline: Instant,
+) -> Vec<DeliveryOutcome> {
+    let mut pending = Vec::with_capacity(records.len());
+    for rec in records {
+        let topic = rec.topic.clone();
+        pending.push(enqueue(producer, rec, deadline).await.map(|f| (topic, f)));
+    }
+    // Every record is in librdkafka's queue now (or failed to get there); wait for all reports.
+    join_all(pending.into_iter().map(|p| async move {
+        let (topic, fut) = p?;
+        match fut.await {
+            Ok(Ok(d)) => Ok(Produced { topic, partition: d.partition, offset: d.offset }),
+            Ok(Err((e, _msg))) => Err(classify(&e)),
+            Err(_canceled) => Err(DeliveryError::Unavailable("the producer was closed".into())),
+        }
+    }))
+    .await
+}
+
+async fn enqueue(
+    producer: &FutureProducer,
+    rec: OutRecord,
+    deadline: Instant,
+) -> Result<rdkafka::producer::DeliveryFuture, DeliveryError> {
+    loop {
+        let mut record = FutureRecord::to(&rec.topic).payload(&rec.payload).headers(rec.headers.clone());
+        if let Some(k) = &rec.key {
+            record = record.key(k);
+        }
+        match producer.send_result(record) {
+            Ok(f) => return Ok(f),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                // Backpressure: librdkafka's local queue is full. Wait for room, but not past the
+                // caller's deadline.
+                if Instant::now() >= deadline {
+                    return Err(DeliveryError::Unavailable("the producer queue stayed full".into()));
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            Err((e, _)) => return Err(classify(&e)),
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! `pix-ingest gen`: synthetic Pix events sent to a running pix-ingest over HTTP at a target rate
+//! (or written as NDJSON to a file), with a progress bar and a final report of what the instance
+//! answered: sent, accepted, rejected, unavailable, achieved rate, request latency percentiles.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::synth::Synth;
+
+/// Options of `pix-ingest gen`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GenArgs {
+    /// Where to POST (an HTTP source's /v1/events).
+    #[arg(long, default_value = "http://127.0.0.1:8080/v1/events")]
+    pub url: String,
+    /// Target events per second.
+    #[arg(long, default_value_t = 200.0)]
+    pub rate: f64,
+    /// Events to send in all.
+    #[arg(long, default_value_t = 1000)]
+    pub count: u64,
+    /// Events per request (a JSON array).
+    #[arg(long, default_value_t = 50)]
+    pub batch: usize,
+    /// Share of events that break a hard rule.
+    #[arg(long, default_value_t = 0.05)]
+    pub invalid_ratio: f64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Our ISPB (decides payment vs receipt on the instance).
+    #[arg(long, default_value = "99999010")]
+    pub own_ispb: String,
+    /// Random seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write NDJSON to this file instead of sending.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the final report as JSON (no progress bar).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The final report.
+#[derive(Debug, Default, Serialize)]
+pub struct GenReport {
+    /// Events generated and sent (or written).
+    pub sent: u64,
+    /// Of those, made invalid on purpose.
+    pub generated_invalid: u64,
+    /// HTTP requests made.
+    pub requests: u64,
+    /// Records the instance reported accepted.
+    pub accepted: u64,
+    /// Records the instance reported rejected.
+    pub rejected: u64,
+    /// Records the instance reported unavailable (or requests that failed).
+    pub unavailable: u64,
+    /// Requests that got no usable answer.
+    pub failed_requests: u64,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// Achieved events per second.
+    pub events_per_second: f64,
+    /// Request latency percentiles in milliseconds.
+    pub latency_ms: Latency,
+}
+
+/// Latency percentiles.
+#[derive(Debug, Default, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Slowest.
+    pub max: f64,
+}
+
+/// Runs the generator; returns the report (or an error message).
+pub async fn run(args: GenArgs) -> Result<GenReport, String> {
+    if args.rate.is_nan()
+        || args.rate <= 0.0
+        || args.batch == 0
+        || args.concurrency == 0
+        || !(0.0..=1.0).contains(&args.invalid_ratio)
+    {
+        return Err("--rate, --batch and --concurrency must be positive and --invalid-ratio in [0, 1]".into());
+    }
+    let seed = args.seed.unwrap_or_else(|| chrono::Utc::now().timestamp_micros().unsigned_abs());
+    let mut synth = Synth::new(seed, &args.own_ispb, args.invalid_ratio);
+    let mut report = GenReport::default();
+    let start = Instant::now();
+    let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(args.count) };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} eta {eta} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+
+    if let Some(path) = &args.out {
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?);
+        for _ in 0..args.count {
+            let (bytes, invalid) = synth.next_event();
+            f.write_all(&bytes).and_then(|()| f.write_all(b"\n")).map_err(|e| e.to_string())?;
+            report.sent += 1;
+            report.generated_invalid += u64::from(invalid);
+            bar.inc(1);
+        }
+        f.flush().map_err(|e| e.to_string())?;
+        bar.finish();
+        report.seconds = start.elapsed().as_secs_f64();
+        report.events_per_second = report.sent as f64 / report.seconds.max(1e-9);
+        return Ok(report);
+    }
+
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().map_err(|e| e.to_string())?;
+    let permits = Arc::new(Semaphore::new(args.concurrency));
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(args.batch as f64 / args.rate));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut remaining = args.count;
+    while remaining > 0 {
+        tick.tick().await;
+        let n = remaining.min(args.batch as u64);
+        remaining -= n;
+        let mut body = Vec::with_capacity(n as usize * 600);
+        body.push(b'[');
+        for i in 0..n {
+            if i > 0 {
+                body.push(b',');
+            }
+            let (bytes, invalid) = synth.next_event();
+            body.extend_from_slice(&bytes);
+            report.generated_invalid += u64::from(invalid);
+        }
+        body.push(b']');
+        report.sent += n;
+        report.requests += 1;
+        let permit = Arc::clone(&permits).acquire_owned().await.map_err(|e| e.to_string())?;
+        let (client, url, bar) = (client.clone(), args.url.clone(), bar.clone());
+        tasks.spawn(async move {
+            let t = Instant::now();
+            let answer = post(&client, &url, body).await;
+            drop(permit);
+            bar.inc(n);
+            (n, t.elapsed(), answer)
+        });
+        while let Some(done) = tasks.try_join_next() {
+            account(&mut report, done, &mut Vec::new());
+        }
+    }
+    let mut latencies = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        account(&mut report, done, &mut latencies);
+    }
+    bar.finish();
+    report.seconds = start.elapsed().as_secs_f64();
+    report.events_per_second = report.sent as f64 / report.seconds.max(1e-9);
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies.get(((latencies.len().saturating_sub(1)) as f64 * p) as usize).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    report.latency_ms = Latency { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), max: pct(1.0) };
+    Ok(report)
+}
+
+type Done = (u64, Duration, Result<(u64, u64, u64), String>);
+
+fn account(report: &mut GenReport, done: Result<Done, tokio::task::JoinError>, latencies: &mut Vec<Duration>) {
+    match done {
+        Ok((n, took, answer)) => {
+            latencies.push(took);
+            match answer {
+                Ok((a, r, u)) => {
+                    report.accepted += a;
+                    report.rejected += r;
+                    report.unavailable += u;
+                }
+                Err(_) => {
+                    report.failed_requests += 1;
+                    report.unavailable += n;
+                }
+            }
+        }
+        Err(_) => report.failed_requests += 1,
+    }
+}
+
+async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(u64, u64, u64), String> {
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let v: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
+    let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64).ok_or_else(|| format!("no `{k}` in the answer"));
+    Ok((n("accepted")?, n("rejected")?, n("unavailable")?))
+}
+
+impl std::fmt::Display for GenReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "sent        {} events in {} requests ({} generated invalid)",
+            self.sent, self.requests, self.generated_invalid
+        )?;
+        writeln!(f, "accepted    {}", self.accepted)?;
+        writeln!(f, "rejected    {}", self.rejected)?;
+        writeln!(f, "unavailable {} ({} failed requests)", self.unavailable, self.failed_requests)?;
+        writeln!(f, "rate        {:.1} events/s over {:.2}s", self.events_per_second, self.seconds)?;
+        write!(
+            f,
+            "latency     p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            self.latency_ms.p50, self.latency_ms.p90, self.latency_ms.p99, self.latency_ms.max
+        )
+    }
+}

@@ -1,0 +1,31 @@
+//! Messages of the TopicRouter.
+
+use std::sync::Arc;
+
+use actix::Message;
+use pix_domain::PixEvent;
+use tokio::time::Instant;
+
+use crate::kafka::DeliveryOutcome;
+
+/// A batch of validated events to publish. The reply has one outcome per event, in order; it
+/// arrives only when every record was acknowledged or refused by Kafka.
+#[derive(Message)]
+#[rtype(result = "Vec<DeliveryOutcome>")]
+pub struct RouteBatch {
+    /// Id of the source the events came from (header `pix-source`).
+    pub source_id: Arc<str>,
+    /// The events.
+    pub events: Vec<RoutedEvent>,
+    /// Past this instant nothing more is waited for (a full producer queue counts as unavailable).
+    pub deadline: Instant,
+}
+
+/// One validated event and its trace context.
+#[derive(Debug)]
+pub struct RoutedEvent {
+    /// The canonical event; its category picks the topic.
+    pub event: PixEvent,
+    /// W3C `traceparent` for this event's record.
+    pub traceparent: String,
+}

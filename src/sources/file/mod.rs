@@ -1,0 +1,153 @@
+//! The file source: follows files matching a glob (system logs), decodes each line with the
+//! configured format, and advances its durable checkpoint only after the router acknowledged
+//! every line of a batch (or its dead letter did). A restart or a crash resumes at the checkpoint:
+//! acknowledged lines are not re-sent, unacknowledged ones are not lost.
+
+mod checkpoint;
+pub mod config;
+mod tail;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::Utc;
+use tokio::sync::watch;
+
+use self::config::{FileFormat, FileSourceConfig};
+use self::tail::{Batch, Tailer};
+use crate::dead_letter::{DlqReason, Stage};
+use crate::sources::SourceDeps;
+use crate::sources::canonical::item_input;
+use crate::sources::pipeline::{ItemInput, RecordStatus, Submission, submit};
+use crate::sources::task::{TaskEnd, TaskFactory};
+use crate::telemetry::propagation::TraceParent;
+
+/// How long one submission may wait for Kafka before its unavailable lines are retried.
+const SUBMIT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The task of a file source: follow, submit, checkpoint, until asked to stop.
+pub fn task(cfg: FileSourceConfig, deps: SourceDeps) -> TaskFactory {
+    Box::new(move |stop| {
+        Box::pin(async move {
+            match run(cfg, deps, stop).await {
+                Ok(()) => TaskEnd::Stopped,
+                Err(e) => TaskEnd::Failed(e),
+            }
+        })
+    })
+}
+
+async fn run(cfg: FileSourceConfig, deps: SourceDeps, mut stop: watch::Receiver<bool>) -> Result<(), String> {
+    let id: Arc<str> = Arc::from(cfg.id.as_str());
+    let poll = cfg.poll_interval;
+    let format = cfg.format;
+    let mut tailer = blocking({
+        let cfg = cfg.clone();
+        move || Tailer::new(cfg)
+    })
+    .await
+    .map_err(|e| format!("cannot load the checkpoint: {e}"))?;
+    loop {
+        if *stop.borrow() {
+            return Ok(());
+        }
+        let (t, batch) = blocking(move || {
+            let r = tailer.scan().and_then(|()| tailer.next_batch());
+            (tailer, r)
+        })
+        .await;
+        tailer = t;
+        let batch = batch.map_err(|e| format!("cannot read files: {e}"))?;
+        let Some(batch) = batch else {
+            let _ = tokio::time::timeout(poll, stop.changed()).await;
+            continue;
+        };
+        deliver(&id, format, &deps, &batch).await;
+        let (t, r) = blocking(move || {
+            let r = tailer.commit(&batch);
+            (tailer, r)
+        })
+        .await;
+        tailer = t;
+        r.map_err(|e| format!("cannot write the checkpoint: {e}"))?;
+    }
+}
+
+/// Submits a batch until every line is accepted or durably rejected; lines Kafka could not take
+/// are retried (only those) with backoff. Returns only then: the checkpoint may advance.
+async fn deliver(id: &Arc<str>, format: FileFormat, deps: &SourceDeps, batch: &Batch) {
+    let mut pending: Vec<usize> = (0..batch.lines.len()).collect();
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(10))
+        .with_jitter()
+        .without_max_times()
+        .build();
+    let trace = TraceParent::continue_or_new(None, None);
+    loop {
+        let received_at = Utc::now();
+        let items: Vec<ItemInput> =
+            pending.iter().map(|&i| decode_line(format, i, &batch.lines[i], deps, id, received_at)).collect();
+        let report = submit(
+            deps,
+            Submission {
+                source_id: id.clone(),
+                content_type: "application/x-ndjson".into(),
+                received_at,
+                trace: trace.clone(),
+                items,
+                deadline: tokio::time::Instant::now() + SUBMIT_DEADLINE,
+            },
+        )
+        .await;
+        let mut unavailable: Vec<usize> =
+            report.results.iter().filter(|r| r.status == RecordStatus::Unavailable).map(|r| r.index).collect();
+        unavailable.dedup();
+        if unavailable.is_empty() {
+            return;
+        }
+        let delay = delays.next().unwrap_or(Duration::from_secs(10));
+        tracing::warn!(source = %id, lines = unavailable.len(), ?delay, "Kafka did not acknowledge; retrying those lines.");
+        tokio::time::sleep(delay).await;
+        pending = unavailable;
+    }
+}
+
+fn decode_line(
+    format: FileFormat,
+    index: usize,
+    (line, cut): &(Vec<u8>, bool),
+    deps: &SourceDeps,
+    id: &str,
+    received_at: chrono::DateTime<Utc>,
+) -> ItemInput {
+    if *cut {
+        let reason = DlqReason {
+            code: "payload.too_large".into(),
+            path: String::new(),
+            detail: "the line is longer than max_line_bytes; its first max_line_bytes bytes are kept".into(),
+        };
+        return ItemInput {
+            index,
+            bytes: line.clone(),
+            verdict: Err((Stage::Decode, vec![reason])),
+            end_to_end_id: None,
+        };
+    }
+    match format {
+        FileFormat::Canonical => item_input(index, line, &deps.validation, id, received_at),
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        // A panic in blocking file code: re-raise it in this task, which the actor reports as a
+        // crash (and the supervisor restarts it).
+        Err(e) => match e.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(_) => std::panic::resume_unwind(Box::new("blocking file task cancelled")),
+        },
+    }
+}

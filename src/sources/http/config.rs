@@ -1,0 +1,49 @@
+//! Config of the HTTP source (`type: http`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// `type: http` source.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSourceConfig {
+    /// Unique id (`[a-z0-9-]`), used in headers, logs and metrics.
+    pub id: String,
+    /// Address to listen on, e.g. `127.0.0.1:8080` (use `0.0.0.0:8080` in a container).
+    pub listen: SocketAddr,
+    /// Wire format of `POST /v1/events`: `canonical` (the canonical Pix event as JSON object,
+    /// array or NDJSON).
+    #[serde(default)]
+    pub format: HttpFormat,
+    /// Largest accepted body in bytes; larger bodies get 413.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Deadline of one request: past it the answer is 503 and nothing is reported accepted.
+    /// Must be longer than `kafka.delivery_timeout`.
+    #[serde(default = "default_request_timeout", with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// HTTP worker threads of this listener.
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+}
+
+const fn default_max_body() -> usize {
+    1024 * 1024
+}
+const fn default_request_timeout() -> Duration {
+    Duration::from_secs(15)
+}
+const fn default_workers() -> usize {
+    2
+}
+
+/// Wire formats an HTTP source can decode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpFormat {
+    /// The canonical Pix event (JSON object, array, or NDJSON).
+    #[default]
+    Canonical,
+}

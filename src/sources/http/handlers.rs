@@ -1,0 +1,197 @@
+//! Request handlers of the HTTP source.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use futures::{FutureExt, StreamExt};
+use pix_domain::decode::{BodyFormat, split_body};
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::HandlerState;
+use crate::dead_letter::{DeadLetterRecord, DlqReason, Stage};
+use crate::sources::canonical::item_input;
+use crate::sources::pipeline::{RecordStatus, Report, Submission, submit};
+use crate::telemetry::propagation::TraceParent;
+
+/// Seconds a client should wait before retrying after a 503.
+const RETRY_AFTER_SECS: &str = "5";
+/// Time kept back from the request deadline to build and send the answer.
+const ANSWER_MARGIN: Duration = Duration::from_millis(250);
+
+pub(crate) async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+pub(crate) async fn post_events(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<HandlerState>,
+) -> HttpResponse {
+    // A bug in our own code must answer 500, not drop the connection.
+    match AssertUnwindSafe(handle(req, payload, state)).catch_unwind().await {
+        Ok(resp) => resp,
+        Err(_) => {
+            tracing::error!("Panic while handling POST /v1/events.");
+            problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; nothing was reported accepted")
+        }
+    }
+}
+
+async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<HandlerState>) -> HttpResponse {
+    let received_at = Utc::now();
+    let deadline = Instant::now() + state.config.request_timeout.saturating_sub(ANSWER_MARGIN);
+    let max = state.config.max_body_bytes;
+
+    let (format, content_type) = match media_type(&req) {
+        Ok(f) => f,
+        Err(resp) => return *resp,
+    };
+    if req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > max)
+    {
+        return too_large(max);
+    }
+    let body = match read_limited(payload, max).await {
+        Ok(b) => b,
+        Err(ReadError::TooLarge) => return too_large(max),
+        Err(ReadError::Io(e)) => {
+            return problem(StatusCode::BAD_REQUEST, "payload.unreadable", &format!("cannot read the body: {e}"));
+        }
+    };
+
+    let header_str = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let trace = TraceParent::continue_or_new(header_str("traceparent"), header_str("tracestate"));
+    let source_id = state.source_id.clone();
+
+    let items = match split_body(&body, format) {
+        Ok(items) => items,
+        Err(reason) => {
+            // Not JSON at all: 400, and the whole body goes to the dead-letter topic unchanged.
+            let reasons =
+                vec![DlqReason { code: reason.code.as_str().into(), path: reason.path, detail: reason.detail }];
+            let letter = DeadLetterRecord::new(
+                Stage::Decode,
+                &source_id,
+                body.to_vec(),
+                content_type,
+                reasons.clone(),
+                received_at,
+            )
+            .with_traceparent(trace.child().to_header());
+            let out = state
+                .deps
+                .dead_letter
+                .send(crate::dead_letter::DeadLetterBatch { records: vec![letter], deadline })
+                .await;
+            return match out {
+                Ok(mut o) if matches!(o.first(), Some(Ok(_))) => {
+                    let Some(Ok(p)) = o.pop() else { return unavailable_empty() };
+                    HttpResponse::BadRequest().json(json!({
+                        "error": "the body is not JSON",
+                        "reasons": reasons,
+                        "dead_letter": p,
+                    }))
+                }
+                _ => unavailable_empty(),
+            };
+        }
+    };
+
+    let inputs = items
+        .into_iter()
+        .map(|item| item_input(item.index, item.bytes, &state.deps.validation, &source_id, received_at))
+        .collect();
+
+    let report = submit(
+        &state.deps,
+        Submission { source_id, content_type: content_type.to_owned(), received_at, trace, items: inputs, deadline },
+    )
+    .await;
+    answer(report)
+}
+
+/// The status code that sums up a report.
+fn answer(report: Report) -> HttpResponse {
+    let status = if report.unavailable > 0 {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if report.rejected == 0 {
+        StatusCode::OK
+    } else if report.accepted == 0 {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    let mut resp = HttpResponse::build(status);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        resp.insert_header((header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS)));
+        tracing::warn!(unavailable = report.unavailable, "Kafka did not acknowledge in time; answering 503.");
+    }
+    debug_assert!(
+        report.results.iter().all(|r| r.status != RecordStatus::Unavailable)
+            || status == StatusCode::SERVICE_UNAVAILABLE
+    );
+    resp.json(report)
+}
+
+fn unavailable_empty() -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS)))
+        .json(json!({"error": "Kafka did not acknowledge the dead letter in time; nothing was written", "accepted": 0}))
+}
+
+fn media_type(req: &HttpRequest) -> Result<(BodyFormat, &'static str), Box<HttpResponse>> {
+    let Some(ct) = req.headers().get(header::CONTENT_TYPE) else {
+        return Ok((BodyFormat::Json, "application/json"));
+    };
+    let essence = ct.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" | "" => Ok((BodyFormat::Json, "application/json")),
+        "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
+            Ok((BodyFormat::Ndjson, "application/x-ndjson"))
+        }
+        _ => Err(Box::new(problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "payload.media_type",
+            "expected application/json or application/x-ndjson",
+        ))),
+    }
+}
+
+enum ReadError {
+    TooLarge,
+    Io(actix_web::error::PayloadError),
+}
+
+async fn read_limited(mut payload: web::Payload, max: usize) -> Result<web::Bytes, ReadError> {
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(ReadError::Io)?;
+        if buf.len() + chunk.len() > max {
+            return Err(ReadError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+fn too_large(max: usize) -> HttpResponse {
+    problem(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload.too_large",
+        &format!("the body is over the limit of {max} bytes; split it into smaller requests"),
+    )
+}
+
+fn problem(status: StatusCode, code: &str, detail: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .json(json!({"error": detail, "reasons": [{"code": code, "path": "", "detail": detail}]}))
+}

@@ -1,0 +1,121 @@
+//! The HTTP source: one actor per listener, owning an actix-web server.
+//!
+//! `POST /v1/events` takes one JSON object, a JSON array, or NDJSON. It answers only once Kafka has
+//! acknowledged every accepted record and every dead letter: 200 all accepted; 207 some rejected;
+//! 422 all rejected; 400 not JSON at all; 413 over `max_body_bytes`; 415 unknown media type;
+//! 503 + Retry-After when Kafka could not take the records before the producer's delivery
+//! timeout, which is shorter than the request deadline, so 503 means "not acknowledged".
+
+pub mod config;
+mod handlers;
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer, web};
+
+use crate::config::HttpSourceConfig;
+use crate::sources::{SourceControl, SourceDeps};
+use crate::supervisor::ChildGuard;
+
+/// What the request handlers share.
+pub(crate) struct HandlerState {
+    pub(crate) source_id: Arc<str>,
+    pub(crate) config: HttpSourceConfig,
+    pub(crate) deps: SourceDeps,
+}
+
+/// The HTTP source actor.
+pub struct HttpSource {
+    config: HttpSourceConfig,
+    deps: SourceDeps,
+    /// Reports this actor's exit (stop, error or panic) to the supervisor when dropped.
+    guard: ChildGuard,
+    /// Handle of the running server; `None` before bind and after stop.
+    server: Option<ServerHandle>,
+}
+
+impl HttpSource {
+    /// A source that will listen when started.
+    pub fn new(config: HttpSourceConfig, deps: SourceDeps, guard: ChildGuard) -> Self {
+        Self { config, deps, guard, server: None }
+    }
+
+    fn bind(&mut self) -> std::io::Result<(actix_web::dev::Server, std::net::SocketAddr)> {
+        let state = web::Data::new(HandlerState {
+            source_id: Arc::from(self.config.id.as_str()),
+            config: self.config.clone(),
+            deps: self.deps.clone(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .route("/v1/events", web::post().to(handlers::post_events))
+                .route("/healthz", web::get().to(handlers::healthz))
+        })
+        .workers(self.config.workers)
+        .disable_signals()
+        // Graceful stop lets in-flight requests finish within the request deadline.
+        .shutdown_timeout(self.config.request_timeout.as_secs().max(1) + 1)
+        .bind(self.config.listen)?;
+        let addr = server.addrs().first().copied().unwrap_or(self.config.listen);
+        Ok((server.run(), addr))
+    }
+}
+
+impl Actor for HttpSource {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        match self.bind() {
+            Ok((server, addr)) => {
+                tracing::info!(source = %self.config.id, listen = %addr, "HTTP source listening.");
+                self.server = Some(server.handle());
+                self.guard.bound(addr);
+                ctx.spawn(server.into_actor(self).map(|res, act, ctx| {
+                    if let Err(e) = res {
+                        act.guard.fail(format!("HTTP server failed: {e}"));
+                    }
+                    ctx.stop();
+                }));
+            }
+            Err(e) => {
+                tracing::error!(source = %self.config.id, listen = %self.config.listen, error = %e,
+                    "HTTP source cannot bind.");
+                self.guard.fail(format!("cannot bind {}: {e}", self.config.listen));
+                ctx.stop();
+            }
+        }
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        if let Some(h) = self.server.take() {
+            actix_rt::spawn(h.stop(false));
+        }
+    }
+}
+
+impl Handler<SourceControl> for HttpSource {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, msg: SourceControl, _ctx: &mut Self::Context) -> Self::Result {
+        match msg {
+            SourceControl::Stop { grace } => {
+                let handle = self.server.take();
+                Box::pin(
+                    async move {
+                        if let Some(h) = handle {
+                            // graceful: stop accepting, let in-flight requests finish
+                            if tokio::time::timeout(grace, h.stop(true)).await.is_err() {
+                                tracing::warn!("HTTP source did not drain within the grace period.");
+                            }
+                        }
+                    }
+                    .into_actor(self)
+                    .map(|(), _act, ctx| ctx.stop()),
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The path every source shares after decoding: valid events to the router, rejected items to the
+//! dead-letter actor, both awaited together, and a per-record report of what is durable.
+//!
+//! The report is honest by construction: an item is `accepted` only with the partition and offset
+//! Kafka acknowledged, `rejected` only once its dead letter was acknowledged, and everything else
+//! is `unavailable` (the caller must answer "try again", e.g. HTTP 503).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use pix_domain::PixEvent;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::dead_letter::{DeadLetterBatch, DeadLetterRecord, DlqReason, Stage};
+use crate::kafka::{DeliveryError, DeliveryOutcome, Produced};
+use crate::router::{RouteBatch, RoutedEvent};
+use crate::sources::SourceDeps;
+use crate::telemetry::propagation::TraceParent;
+
+/// One decoded item of an input.
+pub struct ItemInput {
+    /// Position in the body / file batch.
+    pub index: usize,
+    /// Its original bytes (what a dead letter carries).
+    pub bytes: Vec<u8>,
+    /// The events it yields (two for an intra-PSP transfer), or why it was refused.
+    pub verdict: Result<Vec<PixEvent>, (Stage, Vec<DlqReason>)>,
+    /// The endToEndId, when one could be read (for the report only).
+    pub end_to_end_id: Option<String>,
+}
+
+/// A whole input (one HTTP request, one batch of lines).
+pub struct Submission {
+    /// Source id.
+    pub source_id: Arc<str>,
+    /// Media type of the original bytes.
+    pub content_type: String,
+    /// When the bytes arrived.
+    pub received_at: DateTime<Utc>,
+    /// Trace of the input; each record gets a child span id.
+    pub trace: TraceParent,
+    /// The items.
+    pub items: Vec<ItemInput>,
+    /// Nothing is waited for past this instant.
+    pub deadline: Instant,
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    /// Kafka acknowledged it in its category topic.
+    Accepted,
+    /// Refused with reasons; its dead letter is durable.
+    Rejected,
+    /// Kafka could not take it (or its dead letter) in time: not written, retry.
+    Unavailable,
+}
+
+/// One line of the per-record report.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordResult {
+    /// Item index in the input.
+    pub index: usize,
+    /// Status.
+    pub status: RecordStatus,
+    /// The endToEndId, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_to_end_id: Option<String>,
+    /// The derived event id (accepted records).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// Category (accepted records).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<&'static str>,
+    /// Topic written to (the category topic, or the dead-letter topic for a rejected record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Partition written to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition: Option<i32>,
+    /// Offset written at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+    /// Why it was rejected.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<DlqReason>,
+    /// Why it is unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The report of a whole submission.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Records acknowledged in their topic.
+    pub accepted: usize,
+    /// Records rejected (and durably dead-lettered).
+    pub rejected: usize,
+    /// Records not acknowledged.
+    pub unavailable: usize,
+    /// Per record, in input order.
+    pub results: Vec<RecordResult>,
+}
+
+impl RecordResult {
+    fn new(index: usize, status: RecordStatus, e2e: Option<String>) -> Self {
+        Self {
+            index,
+            status,
+            end_to_end_id: e2e,
+            event_id: None,
+            category: None,
+            topic: None,
+            partition: None,
+            offset: None,
+            reasons: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn written(mut self, outcome: DeliveryOutcome) -> Self {
+        match outcome {
+            Ok(Produced { topic, partition, offset }) => {
+                self.topic = Some(topic);
+                self.partition = Some(partition);
+                self.offset = Some(offset);
+            }
+            Err(e) => {
+                self.status = RecordStatus::Unavailable;
+                self.error = Some(e.to_string());
+            }
+        }
+        self
+    }
+}
+
+/// Routes and dead-letters a submission and reports what is durable.
+pub async fn submit(deps: &SourceDeps, sub: Submission) -> Report {
+    let Submission { source_id, content_type, received_at, trace, items, deadline } = sub;
+
+    let mut routed = Vec::new(); // (item index, e2e, event id, category) per routed record
+    let mut events = Vec::new();
+    let mut rejected = Vec::new(); // (item index, e2e, reasons) per dead letter
+    let mut letters = Vec::new();
+    let mut originals = Vec::new(); // original bytes of routed records, for a produce refusal
+    for item in items {
+        match item.verdict {
+            Ok(evs) => {
+                for event in evs {
+                    routed.push((
+                        item.index,
+                        item.end_to_end_id.clone(),
+                        event.event_id.to_string(),
+                        event.category.as_str(),
+                    ));
+                    originals.push(item.bytes.clone());
+                    events.push(RoutedEvent { event, traceparent: trace.child().to_header() });
+                }
+            }
+            Err((stage, reasons)) => {
+                letters.push(
+                    DeadLetterRecord::new(stage, &source_id, item.bytes, &content_type, reasons.clone(), received_at)
+                        .with_item_index(item.index)
+                        .with_traceparent(trace.child().to_header()),
+                );
+                rejected.push((item.index, item.end_to_end_id, reasons));
+            }
+        }
+    }
+
+    // Route and dead-letter at the same time: one round of broker acknowledgements for both.
+    let route = async {
+        if events.is_empty() {
+            return Vec::new();
+        }
+        let n = events.len();
+        deps.router
+            .send(RouteBatch { source_id: source_id.clone(), events, deadline })
+            .await
+            .unwrap_or_else(|e| vec![Err(DeliveryError::Unavailable(format!("router: {e}"))); n])
+    };
+    let dlq = dead_letter(deps, letters, deadline);
+    let (route_out, dlq_out) = futures::join!(route, dlq);
+
+    // Records Kafka refused for good (too large, not authorised) are undeliverable: they go to the
+    // dead-letter topic too, with the item's original bytes.
+    let mut refused_letters = Vec::new();
+    let mut refused_at = Vec::new();
+    for (i, out) in route_out.iter().enumerate() {
+        if let Err(e @ DeliveryError::Refused { .. }) = out {
+            let (index, ..) = &routed[i];
+            let reason = DlqReason { code: e.reason_code().into(), path: String::new(), detail: e.to_string() };
+            refused_letters.push(
+                DeadLetterRecord::new(
+                    Stage::Produce,
+                    &source_id,
+                    originals[i].clone(),
+                    &content_type,
+                    vec![reason],
+                    received_at,
+                )
+                .with_item_index(*index)
+                .with_traceparent(trace.child().to_header()),
+            );
+            refused_at.push(i);
+        }
+    }
+    let refused_out = dead_letter(deps, refused_letters.clone(), deadline).await;
+
+    let mut results: Vec<RecordResult> = Vec::new();
+    for (i, ((index, e2e, event_id, category), out)) in routed.into_iter().zip(route_out).enumerate() {
+        let r = match refused_at.iter().position(|&j| j == i) {
+            Some(k) => {
+                let mut r = RecordResult::new(index, RecordStatus::Rejected, e2e);
+                r.reasons = refused_letters[k].reasons.clone();
+                r.written(refused_out[k].clone())
+            }
+            None => RecordResult::new(index, RecordStatus::Accepted, e2e).written(out),
+        };
+        let mut r = r;
+        r.event_id = Some(event_id);
+        r.category = Some(category);
+        results.push(r);
+    }
+    for ((index, e2e, reasons), out) in rejected.into_iter().zip(dlq_out) {
+        let mut r = RecordResult::new(index, RecordStatus::Rejected, e2e);
+        r.reasons = reasons;
+        results.push(r.written(out));
+    }
+    results.sort_by_key(|r| r.index);
+    let count = |s| results.iter().filter(|r| r.status == s).count();
+    Report {
+        accepted: count(RecordStatus::Accepted),
+        rejected: count(RecordStatus::Rejected),
+        unavailable: count(RecordStatus::Unavailable),
+        results,
+    }
+}
+
+async fn dead_letter(deps: &SourceDeps, records: Vec<DeadLetterRecord>, deadline: Instant) -> Vec<DeliveryOutcome> {
+    if records.is_empty() {
+        return Vec::new();
+    }
+    let n = records.len();
+    deps.dead_letter
+        .send(DeadLetterBatch { records, deadline })
+        .await
+        .unwrap_or_else(|e| vec![Err(DeliveryError::Unavailable(format!("dead-letter actor: {e}"))); n])
+}

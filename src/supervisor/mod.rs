@@ -1,0 +1,297 @@
+//! The root Supervisor: the sole owner of every source actor and the registry of children (id,
+//! kind, config, state, restarts, last error). The admin API (a later issue) talks only to it.
+//!
+//! A child learns nothing about supervision except its `ChildGuard`: the guard's `Drop` sends
+//! `ChildExited`, which covers a clean stop, an error and a panic alike (actix drops an actor
+//! whose handler panicked). An unexpected exit is answered by rebuilding a **fresh** actor from the
+//! stored config after a backon backoff; too many restarts within the window mark it FAILED.
+//! The router and the dead-letter actor run under actix's own `Supervisor` so that their addresses
+//! stay valid across restarts; they use the same `RestartDelay`.
+
+mod restart;
+
+pub use restart::RestartDelay;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::{SourceConfig, SupervisionConfig};
+use crate::sources::{SourceControl, SourceDeps};
+
+/// Kafka Connect's state names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ChildState {
+    /// Started and working.
+    Running,
+    /// Started, taking no input (admin API).
+    Paused,
+    /// Stopped on purpose.
+    Stopped,
+    /// Gave up after too many restarts; stays stopped and visible.
+    Failed,
+    /// Waiting for its backoff before a restart.
+    Restarting,
+}
+
+/// What the registry shows of a child.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChildInfo {
+    /// Id from config.
+    pub id: String,
+    /// `source`.
+    pub kind: &'static str,
+    /// `http`, ...
+    pub r#type: &'static str,
+    /// Current state.
+    pub state: ChildState,
+    /// Restarts since start.
+    pub restarts: u32,
+    /// Last error and when.
+    pub last_error: Option<String>,
+    /// When the last error happened.
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// Where a listener is bound, once it is.
+    pub listen: Option<SocketAddr>,
+}
+
+/// Sent by a `ChildGuard` when its actor is gone, whatever the reason.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChildExited {
+    id: String,
+    generation: u64,
+    error: Option<String>,
+    /// The child finished its work (a generator that reached its total): not a crash.
+    completed: bool,
+}
+
+/// Sent by a listener once it is bound.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChildBound {
+    id: String,
+    generation: u64,
+    addr: SocketAddr,
+}
+
+/// Held by a child actor; its drop tells the supervisor the child is gone.
+pub struct ChildGuard {
+    id: String,
+    generation: u64,
+    error: Option<String>,
+    completed: bool,
+    supervisor: Addr<Supervisor>,
+}
+
+impl ChildGuard {
+    /// Records why the child is about to stop (reported with the exit).
+    pub fn fail(&mut self, error: impl Into<String>) {
+        self.error = Some(error.into());
+    }
+    /// Records that the child finished its work; its exit is then not restarted.
+    pub fn complete(&mut self) {
+        self.completed = true;
+    }
+    /// Reports the address a listener bound.
+    pub fn bound(&self, addr: SocketAddr) {
+        self.supervisor.do_send(ChildBound { id: self.id.clone(), generation: self.generation, addr });
+    }
+    /// The child's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let error = self.error.take().or_else(|| std::thread::panicking().then(|| "the actor panicked".to_owned()));
+        let completed = self.completed && error.is_none();
+        self.supervisor.do_send(ChildExited { id: self.id.clone(), generation: self.generation, error, completed });
+    }
+}
+
+struct Child {
+    config: SourceConfig,
+    state: ChildState,
+    generation: u64,
+    control: Option<Recipient<SourceControl>>,
+    restart: RestartDelay,
+    last_error: Option<(String, DateTime<Utc>)>,
+    listen: Option<SocketAddr>,
+}
+
+/// The root supervisor actor.
+pub struct Supervisor {
+    deps: SourceDeps,
+    policy: SupervisionConfig,
+    children: BTreeMap<String, Child>,
+}
+
+impl Supervisor {
+    /// A supervisor that will start sources with `deps`.
+    pub fn new(deps: SourceDeps, policy: SupervisionConfig) -> Self {
+        Self { deps, policy, children: BTreeMap::new() }
+    }
+
+    fn spawn(&mut self, id: &str, ctx: &mut Context<Self>) {
+        let me = ctx.address();
+        let Some(child) = self.children.get_mut(id) else { return };
+        child.generation += 1;
+        let guard = ChildGuard {
+            id: id.to_owned(),
+            generation: child.generation,
+            error: None,
+            completed: false,
+            supervisor: me,
+        };
+        child.control = Some(child.config.clone().start(self.deps.clone(), guard));
+        child.state = ChildState::Running;
+        child.listen = None;
+    }
+}
+
+impl Actor for Supervisor {
+    type Context = Context<Self>;
+}
+
+/// Start a new source under supervision.
+#[derive(Message)]
+#[rtype(result = "Result<(), SupervisorError>")]
+pub struct StartSource(pub SourceConfig);
+
+/// Errors the supervisor answers with.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SupervisorError {
+    /// A child with this id exists.
+    #[error("an actor with id `{0}` already exists")]
+    AlreadyExists(String),
+}
+
+impl Handler<StartSource> for Supervisor {
+    type Result = Result<(), SupervisorError>;
+    fn handle(&mut self, msg: StartSource, ctx: &mut Self::Context) -> Self::Result {
+        let id = msg.0.id().to_owned();
+        if self.children.contains_key(&id) {
+            return Err(SupervisorError::AlreadyExists(id));
+        }
+        self.children.insert(
+            id.clone(),
+            Child {
+                config: msg.0,
+                state: ChildState::Running,
+                generation: 0,
+                control: None,
+                restart: RestartDelay::new(&self.policy),
+                last_error: None,
+                listen: None,
+            },
+        );
+        self.spawn(&id, ctx);
+        Ok(())
+    }
+}
+
+impl Handler<ChildExited> for Supervisor {
+    type Result = ();
+    fn handle(&mut self, msg: ChildExited, ctx: &mut Self::Context) {
+        let Some(child) = self.children.get_mut(&msg.id) else { return };
+        if child.generation != msg.generation {
+            return; // an older incarnation; already replaced
+        }
+        child.control = None;
+        child.listen = None;
+        if let Some(e) = &msg.error {
+            child.last_error = Some((e.clone(), Utc::now()));
+        }
+        if msg.completed {
+            child.state = ChildState::Stopped;
+            tracing::info!(actor = %msg.id, "Actor finished its work; stopped.");
+            return;
+        }
+        if child.state != ChildState::Running && child.state != ChildState::Paused {
+            return; // stopped on purpose
+        }
+        let error = msg.error.as_deref().unwrap_or("stopped unexpectedly");
+        if !child.restart.record_restart() {
+            child.state = ChildState::Failed;
+            tracing::error!(actor = %msg.id, restarts = child.restart.total(), %error,
+                "Actor exceeded its restart budget; marked FAILED and left stopped.");
+            return;
+        }
+        let delay = child.restart.next_delay().unwrap_or(Duration::ZERO);
+        child.state = ChildState::Restarting;
+        tracing::warn!(actor = %msg.id, %error, ?delay, "Actor exited; restarting after backoff.");
+        let id = msg.id.clone();
+        ctx.run_later(delay, move |act, ctx| {
+            if act.children.get(&id).is_some_and(|c| c.state == ChildState::Restarting) {
+                act.spawn(&id, ctx);
+            }
+        });
+    }
+}
+
+impl Handler<ChildBound> for Supervisor {
+    type Result = ();
+    fn handle(&mut self, msg: ChildBound, _ctx: &mut Self::Context) {
+        if let Some(child) = self.children.get_mut(&msg.id).filter(|c| c.generation == msg.generation) {
+            child.listen = Some(msg.addr);
+        }
+    }
+}
+
+/// The registry, for the admin API and tests.
+#[derive(Message)]
+#[rtype(result = "Vec<ChildInfo>")]
+pub struct ListChildren;
+
+impl Handler<ListChildren> for Supervisor {
+    type Result = MessageResult<ListChildren>;
+    fn handle(&mut self, _msg: ListChildren, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(
+            self.children
+                .iter()
+                .map(|(id, c)| ChildInfo {
+                    id: id.clone(),
+                    kind: "source",
+                    r#type: c.config.type_name(),
+                    state: c.state,
+                    restarts: c.restart.total(),
+                    last_error: c.last_error.as_ref().map(|(e, _)| e.clone()),
+                    last_error_at: c.last_error.as_ref().map(|(_, t)| *t),
+                    listen: c.listen,
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Stop every source gracefully (shutdown): no new input, in-flight requests finish within `grace`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopAll {
+    /// Time allowed.
+    pub grace: Duration,
+}
+
+impl Handler<StopAll> for Supervisor {
+    type Result = ResponseFuture<()>;
+    fn handle(&mut self, msg: StopAll, _ctx: &mut Self::Context) -> Self::Result {
+        let mut controls = Vec::new();
+        for child in self.children.values_mut() {
+            child.state = ChildState::Stopped;
+            if let Some(c) = child.control.take() {
+                controls.push(c);
+            }
+        }
+        Box::pin(async move {
+            let stops = controls.into_iter().map(|c| c.send(SourceControl::Stop { grace: msg.grace }));
+            let _ = futures::future::join_all(stops).await;
+        })
+    }
+}

@@ -1,0 +1,54 @@
+//! No 2xx for a record the broker did not acknowledge: a private broker is killed and the next
+//! request must get 503 with Retry-After and nothing reported accepted.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::fixtures::{self, OWN};
+use crate::harness::{TestApp, Topics, config_yaml, repo, unique};
+
+fn kafka_script(args: &[&str]) -> String {
+    let out = Command::new(repo().join("scripts/kafka")).args(args).output().expect("scripts/kafka");
+    assert!(out.status.success(), "scripts/kafka {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn kill9(dir: &Path) {
+    let pid = std::fs::read_to_string(dir.join("pid")).unwrap();
+    let st = Command::new("kill").args(["-9", pid.trim()]).status().unwrap();
+    assert!(st.success());
+    // wait until the process is gone (the port closes with it)
+    while Command::new("kill").args(["-0", pid.trim()]).stderr(std::process::Stdio::null()).status().unwrap().success()
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[actix_rt::test]
+async fn broker_stopped_means_503_and_nothing_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = dir.path().join("broker");
+    let bootstrap = kafka_script(&["start", broker.to_str().unwrap()]);
+    let topics = Topics::new(&unique("down"));
+    let yaml = config_yaml(&bootstrap, &topics, "", "")
+        .replace("delivery_timeout: 5s", "delivery_timeout: 2s")
+        .replace("request_timeout: 8s", "request_timeout: 4s");
+    let t = TestApp::start_yaml(&bootstrap, topics, &yaml).await;
+
+    let ok = t.post("application/json", fixtures::payment(&fixtures::e2e(OWN)).to_string()).await;
+    assert_eq!(ok.status, 200, "the broker is up: {}", ok.json);
+
+    kill9(&broker);
+    let body = serde_json::json!([fixtures::payment(&fixtures::e2e(OWN)), fixtures::bad_cpf(&fixtures::e2e(OWN))]);
+    let r = t.post("application/json", body.to_string()).await;
+    assert_eq!(r.status, 503, "{}", r.json);
+    assert_eq!(r.retry_after.as_deref(), Some("5"));
+    assert_eq!(r.json["accepted"], 0, "nothing reported accepted: {}", r.json);
+    assert_eq!(r.json["rejected"], 0, "a rejection is reported only once its dead letter is durable: {}", r.json);
+    for res in r.json["results"].as_array().unwrap() {
+        assert_eq!(res["status"], "unavailable", "{res}");
+        assert!(res.get("offset").is_none());
+    }
+    t.stop().await;
+    kafka_script(&["stop", broker.to_str().unwrap()]);
+}

@@ -1,0 +1,12 @@
+//! The one integration-test binary (link time matters with rdkafka). Tests here run against the
+//! real single-node Kafka broker that `scripts/test` starts (PIX_INGEST_TEST_BOOTSTRAP).
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod broker_down;
+mod cli;
+mod file_source;
+mod fixtures;
+mod generator;
+mod harness;
+mod http_source;
+mod kafka;

@@ -19,6 +19,7 @@
 
 pub mod decode;
 pub mod event;
+pub mod formats;
 pub mod validate;
 
 pub use event::{

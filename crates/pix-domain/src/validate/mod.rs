@@ -37,7 +37,7 @@ use crate::decode;
 use crate::event::{
     Currency, EventId, EventType, Flag, Ispb, Party, PixEvent, Purpose, SchemaVersion, Source, Timestamp,
 };
-use category::{CategoryInput, categorise, is_refund};
+use category::{Categorised, CategoryInput, Placement, categorise, is_refund};
 use input::{Checker, Obj};
 
 /// What to do when a CPF/CNPJ has the right shape but wrong check digits.
@@ -108,6 +108,31 @@ impl Rejection {
 /// Returns one event, or two for an intra-PSP transfer (payment and receipt, same `event_id`,
 /// `intra_psp = true`). Never panics, whatever the bytes.
 pub fn validate_canonical(item: &[u8], ctx: &ValidationContext) -> Result<Vec<Accepted>, Rejection> {
+    validate_with(item, ctx, &Authority::Derived)
+}
+
+/// Who decides an item's category and direction.
+///
+/// Canonical input is [`Authority::Derived`]: the validator derives them from `payer`/`payee`
+/// against our ISPBs, and a producer-sent `category`/`direction` that disagrees is a conflict.
+/// Wire-format adapters ([`crate::formats`]) know more than the canonical fields say (the SPI
+/// `AppHdr` From/To, "every API Pix item is a receipt"), so they state the placements with
+/// [`Authority::Declared`]; every other rule still runs unchanged. Adapters never send
+/// `category`/`direction` members, so the conflict checks do not apply to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Authority {
+    /// Derive from own ISPBs (PIX.md §6 table for canonical items).
+    Derived,
+    /// Publish exactly these (category, direction) placements; `intra_psp` as given.
+    Declared { placements: Vec<(crate::event::Category, crate::event::Direction)>, intra_psp: bool },
+}
+
+/// [`validate_canonical`] with an explicit [`Authority`] (the adapters' entry point).
+pub(crate) fn validate_with(
+    item: &[u8],
+    ctx: &ValidationContext,
+    authority: &Authority,
+) -> Result<Vec<Accepted>, Rejection> {
     let value = decode::parse_item(item).map_err(|reasons| Rejection { reasons })?;
     let Value::Object(map) = &value else {
         return Err(Rejection {
@@ -133,7 +158,14 @@ pub fn validate_canonical(item: &[u8], ctx: &ValidationContext) -> Result<Vec<Ac
         payer_ispb: &payer_ispb,
         payee_ispb: payee_ispb.as_str(),
     };
-    let Some(categorised) = categorise(&input, &ctx.own_ispbs) else {
+    let derived = match authority {
+        Authority::Derived => categorise(&input, &ctx.own_ispbs),
+        Authority::Declared { placements, intra_psp } => Some(Categorised {
+            placements: placements.iter().map(|&(category, direction)| Placement { category, direction }).collect(),
+            intra_psp: *intra_psp,
+        }),
+    };
+    let Some(categorised) = derived.filter(|c| !c.placements.is_empty()) else {
         c.reject(ReasonCode::CategoryUndeterminable, "payee.ispb", "neither payer nor payee ISPB is one of ours");
         return Err(rejection(c));
     };

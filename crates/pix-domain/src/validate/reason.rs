@@ -155,6 +155,12 @@ field_enum! {
         Source = "source",
         /// `flags`.
         Flags = "flags",
+        /// API Pix body: the `pix` array (webhook / GET /pix adapters).
+        Pix = "pix",
+        /// API Pix body: a `devolucoes` element (webhook / GET /pix adapters).
+        Devolucoes = "devolucoes",
+        /// SPI XML: a required element (name in the path), for the XML adapters.
+        XmlElement = "xml_element",
     }
     missing => "field.missing.";
     type_ => "field.type.";

@@ -1,5 +1,5 @@
 //! Not implemented yet: every message is refused whole (next commit).
-use super::super::{DecodeContext, DecodedItem};
+use super::{DecodeContext, DecodedItem};
 use crate::validate::Reason;
 /// Refuses every message until the decoder lands.
 pub fn decode(_body: &[u8], _ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {

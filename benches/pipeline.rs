@@ -40,7 +40,7 @@ fn main() {
          topics: {{ payment: {prefix}.pag, receipt: {prefix}.rec, refund: {prefix}.est, dead_letter: {prefix}.dlq }}\n\
          pix: {{ own_ispbs: [\"99999010\"] }}\n\
          sources:\n  - {{ id: bench, type: http, listen: \"127.0.0.1:0\", max_body_bytes: 16777216 }}\n\
-         telemetry: {{ log_level: warn, log_format: pretty }}\n"
+         telemetry: {{ log_level: warn, log_format: pretty }}\nadmin: {{ listen: \"127.0.0.1:0\" }}\n"
     );
     let cfg = config::load_str("bench.yaml", &yaml, &std::collections::HashMap::<String, String>::new()).unwrap();
     let bodies: Vec<String> = (0..requests)

@@ -3,19 +3,22 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix::prelude::*;
 use backon::{ExponentialBuilder, Retryable};
 use rdkafka::producer::FutureProducer;
 
+use crate::admin::{self, AdminState};
 use crate::config::{Bootstrap, Config, TaxIdCheckDigits};
 use crate::dead_letter::DeadLetter;
 use crate::kafka::embedded::EmbeddedBroker;
-use crate::kafka::{ensure_topics, producer_config};
+use crate::kafka::{admin_config, ensure_topics, producer_config};
 use crate::router::{Flush, RoutingTable, TopicRouter};
 use crate::sources::{SourceDeps, ValidationSettings};
 use crate::supervisor::{ChildInfo, ListChildren, RestartDelay, StartSource, StopAll, Supervisor};
+use crate::telemetry::metrics::Metrics;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +26,15 @@ pub enum StartError {
     /// The embedded broker could not start.
     #[error("cannot start the embedded Kafka broker: {0}")]
     Embedded(#[source] rdkafka::error::KafkaError),
+    /// The admin listener could not bind.
+    #[error("cannot start the admin listener on {listen}: {source}")]
+    Admin {
+        /// Where.
+        listen: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// Topics could not be created or checked.
     #[error("cannot prepare the topics on {bootstrap}: {source}")]
     Topics {
@@ -45,6 +57,11 @@ pub struct AppHandle {
     supervisor: Addr<Supervisor>,
     router: Addr<TopicRouter>,
     bootstrap: String,
+    metrics: Arc<Metrics>,
+    /// Admin listener handle and address, when enabled.
+    admin: Option<(actix_web::dev::ServerHandle, SocketAddr)>,
+    /// Readiness drops as soon as shutdown begins.
+    draining: Arc<AtomicBool>,
     /// Dropped last, after every client, in `shutdown`.
     embedded: Option<EmbeddedBroker>,
 }
@@ -75,14 +92,18 @@ impl AppHandle {
         // Fail fast on a property librdkafka refuses, instead of a restart loop later.
         drop(pconf.create::<FutureProducer>().map_err(StartError::Producer)?);
 
+        let metrics = Arc::new(Metrics::new());
         let policy = config.supervision.clone();
         let table = RoutingTable::new(&config.topics, config.routing.key);
         let (rconf, rpolicy) = (pconf.clone(), policy.clone());
-        let router = actix::Supervisor::start(move |_| TopicRouter::new(rconf, table, RestartDelay::new(&rpolicy)));
+        let rmetrics = Arc::clone(&metrics);
+        let router =
+            actix::Supervisor::start(move |_| TopicRouter::new(rconf, table, RestartDelay::new(&rpolicy), rmetrics));
         let dlq_topic = config.topics.dead_letter.as_str().to_owned();
         let (dconf, dpolicy) = (pconf.clone(), policy.clone());
+        let dmetrics = Arc::clone(&metrics);
         let dead_letter =
-            actix::Supervisor::start(move |_| DeadLetter::new(dconf, dlq_topic, RestartDelay::new(&dpolicy)));
+            actix::Supervisor::start(move |_| DeadLetter::new(dconf, dlq_topic, RestartDelay::new(&dpolicy), dmetrics));
 
         let own_ispbs = config
             .pix
@@ -97,7 +118,12 @@ impl AppHandle {
                 TaxIdCheckDigits::Warn => pix_domain::validate::CheckDigitPolicy::Warn,
             },
         });
-        let deps = SourceDeps { router: router.clone().recipient(), dead_letter: dead_letter.recipient(), validation };
+        let deps = SourceDeps {
+            router: router.clone().recipient(),
+            dead_letter: dead_letter.recipient(),
+            validation,
+            metrics: Arc::clone(&metrics),
+        };
         let supervisor = Supervisor::new(deps, policy).start();
         for source in config.sources.clone() {
             let id = source.id().to_owned();
@@ -105,7 +131,23 @@ impl AppHandle {
                 return Err(StartError::Config(format!("source {id}: {e}")));
             }
         }
-        Ok(Self { supervisor, router, bootstrap, embedded })
+        let draining = Arc::new(AtomicBool::new(false));
+        let admin = if config.admin.enabled {
+            let kafka = admin_config(&config.kafka, &bootstrap, "pix-ingest-readiness")
+                .create()
+                .map_err(StartError::Producer)?;
+            let state = AdminState {
+                supervisor: supervisor.clone(),
+                metrics: Arc::clone(&metrics),
+                kafka: Arc::new(kafka),
+                draining: Arc::clone(&draining),
+            };
+            let listen = config.admin.listen;
+            Some(admin::start(listen, state).map_err(|source| StartError::Admin { listen, source })?)
+        } else {
+            None
+        };
+        Ok(Self { supervisor, router, bootstrap, metrics, admin, draining, embedded })
     }
 
     /// The bootstrap servers in use (the embedded broker's when embedded).
@@ -121,6 +163,16 @@ impl AppHandle {
     /// The registry of supervised children.
     pub async fn children(&self) -> Vec<ChildInfo> {
         self.supervisor.send(ListChildren).await.unwrap_or_default()
+    }
+
+    /// Where the admin listener is bound, when enabled.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(|(_, a)| *a)
+    }
+
+    /// The app's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The supervisor's address (for the admin API).
@@ -146,6 +198,8 @@ impl AppHandle {
     /// producer flushes, all within `grace`. Returns whether it finished in time.
     pub async fn shutdown(self, grace: Duration) -> bool {
         let start = tokio::time::Instant::now();
+        // Readiness drops first, so a load balancer stops sending before the listeners close.
+        self.draining.store(true, Ordering::SeqCst);
         let stop_sources = self.supervisor.send(StopAll { grace });
         let in_time = tokio::time::timeout(grace, stop_sources).await.is_ok();
         let left = grace.saturating_sub(start.elapsed());
@@ -153,6 +207,9 @@ impl AppHandle {
             tokio::time::timeout(left + Duration::from_millis(100), self.router.send(Flush { timeout: left }))
                 .await
                 .is_ok();
+        if let Some((handle, _)) = &self.admin {
+            handle.stop(true).await;
+        }
         drop(self.router);
         drop(self.supervisor);
         if let Some(e) = self.embedded {

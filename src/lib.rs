@@ -19,6 +19,7 @@
 //! - [`telemetry`]: logs and trace-context propagation.
 //! - [`app`]: wiring it all from a `Config`; graceful shutdown.
 
+pub mod admin;
 pub mod app;
 pub mod config;
 pub mod dead_letter;

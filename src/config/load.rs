@@ -305,6 +305,7 @@ mod tests {
             ("PIX_INGEST_ADMIN_TOKEN".to_owned(), "t".to_owned()),
             ("KAFKA_SASL_USERNAME".to_owned(), "u".to_owned()),
             ("KAFKA_SASL_PASSWORD".to_owned(), "p".to_owned()),
+            ("WEBHOOK_HMAC_SECRET".to_owned(), "w".to_owned()),
         ]
         .into();
         let mut n = 0;

@@ -9,10 +9,12 @@
 mod error;
 mod load;
 mod locate;
+mod secret;
 mod tagged;
 mod types;
 pub mod vars;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{load, load_str};
+pub use secret::Secret;
 pub use types::*;

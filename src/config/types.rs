@@ -36,6 +36,35 @@ pub struct Config {
     /// Graceful shutdown.
     #[serde(default)]
     pub shutdown: ShutdownConfig,
+    /// The admin listener.
+    #[serde(default)]
+    pub admin: AdminConfig,
+}
+
+/// `admin:` section: health, readiness, metrics and the actor registry on their own listener.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Serve the admin listener.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Address; loopback by default (expose it deliberately, e.g. to a Prometheus scraper).
+    #[serde(default = "default_admin_listen")]
+    pub listen: std::net::SocketAddr,
+    /// Bearer token for mutating admin calls, from `${PIX_INGEST_ADMIN_TOKEN}`; none configured
+    /// means mutations are refused.
+    #[serde(default)]
+    pub token: Option<crate::config::Secret>,
+}
+
+fn default_admin_listen() -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], 9090))
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self { enabled: true, listen: default_admin_listen(), token: None }
+    }
 }
 
 // === Kafka ===

@@ -17,8 +17,10 @@ use rdkafka::ClientConfig;
 use rdkafka::producer::FutureProducer;
 use tokio::time::Instant;
 
+use crate::kafka::produce::observe;
 use crate::kafka::{DeliveryError, DeliveryOutcome, OwnedProducer, produce_all};
 use crate::supervisor::RestartDelay;
+use crate::telemetry::metrics::Metrics;
 
 /// Publish these dead letters; one outcome per record, in order.
 #[derive(Message)]
@@ -34,12 +36,18 @@ pub struct DeadLetterBatch {
 pub struct DeadLetter {
     producer: OwnedProducer,
     topic: String,
+    metrics: std::sync::Arc<Metrics>,
 }
 
 impl DeadLetter {
     /// A dead-letter actor publishing to `topic`.
-    pub fn new(producer_config: ClientConfig, topic: String, restart: RestartDelay) -> Self {
-        Self { producer: OwnedProducer::new("dead_letter", producer_config, restart), topic }
+    pub fn new(
+        producer_config: ClientConfig,
+        topic: String,
+        restart: RestartDelay,
+        metrics: std::sync::Arc<Metrics>,
+    ) -> Self {
+        Self { producer: OwnedProducer::new("dead_letter", producer_config, restart), topic, metrics }
     }
 }
 
@@ -53,6 +61,7 @@ impl Actor for DeadLetter {
 
 impl Supervised for DeadLetter {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
+        self.metrics.actor_restarts.with_label_values(&["dead_letter"]).inc();
         self.producer.restarting();
     }
 }
@@ -76,11 +85,16 @@ impl Handler<DeadLetterBatch> for DeadLetter {
             return Box::pin(futures::future::ready(unavailable("the dead-letter actor restarted")));
         };
         let deadline = msg.deadline;
+        let metrics = std::sync::Arc::clone(&self.metrics);
         Box::pin(async move {
-            AssertUnwindSafe(publish_with_retry(producer, records, deadline))
+            let topics = vec![topic; records.len()];
+            let started = Instant::now();
+            let outcomes = AssertUnwindSafe(publish_with_retry(producer, records, deadline))
                 .catch_unwind()
                 .await
-                .unwrap_or_else(|_| unavailable("the dead-letter actor failed while producing"))
+                .unwrap_or_else(|_| unavailable("the dead-letter actor failed while producing"));
+            observe(&metrics, "dead_letter", &topics, &outcomes, started);
+            outcomes
         })
     }
 }

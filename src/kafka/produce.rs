@@ -136,3 +136,23 @@ async fn enqueue(
         }
     }
 }
+
+/// Records the outcomes of one produced batch in the metrics (`actor` labels the batch latency).
+pub fn observe(
+    metrics: &crate::telemetry::metrics::Metrics,
+    actor: &str,
+    topics: &[String],
+    outcomes: &[DeliveryOutcome],
+    started: Instant,
+) {
+    metrics.produce_batch_seconds.with_label_values(&[actor]).observe(started.elapsed().as_secs_f64());
+    for (topic, o) in topics.iter().zip(outcomes) {
+        match o {
+            Ok(_) => metrics.produced.with_label_values(&[topic]).inc(),
+            Err(DeliveryError::Unavailable(_)) => {
+                metrics.produce_errors.with_label_values(&[topic, "unavailable"]).inc()
+            }
+            Err(DeliveryError::Refused { .. }) => metrics.produce_errors.with_label_values(&[topic, "refused"]).inc(),
+        }
+    }
+}

@@ -19,20 +19,28 @@ use futures::FutureExt;
 use rdkafka::ClientConfig;
 use rdkafka::producer::FutureProducer;
 
+use crate::kafka::produce::observe;
 use crate::kafka::{DeliveryError, DeliveryOutcome, OwnedProducer, produce_all};
 use crate::supervisor::RestartDelay;
+use crate::telemetry::metrics::Metrics;
 
 /// The router actor.
 pub struct TopicRouter {
     producer: OwnedProducer,
+    metrics: Arc<Metrics>,
     /// Category -> topic and key choice; replaced as a whole on update.
     table: Arc<RoutingTable>,
 }
 
 impl TopicRouter {
     /// A router that will build its producer from `producer_config` when started.
-    pub fn new(producer_config: ClientConfig, table: RoutingTable, restart: RestartDelay) -> Self {
-        Self { producer: OwnedProducer::new("router", producer_config, restart), table: Arc::new(table) }
+    pub fn new(
+        producer_config: ClientConfig,
+        table: RoutingTable,
+        restart: RestartDelay,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self { producer: OwnedProducer::new("router", producer_config, restart), table: Arc::new(table), metrics }
     }
 }
 
@@ -46,6 +54,7 @@ impl Actor for TopicRouter {
 
 impl Supervised for TopicRouter {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
+        self.metrics.actor_restarts.with_label_values(&["router"]).inc();
         self.producer.restarting();
     }
 }
@@ -72,11 +81,16 @@ impl Handler<RouteBatch> for TopicRouter {
             }
         };
         let deadline = msg.deadline;
+        let metrics = Arc::clone(&self.metrics);
         Box::pin(async move {
-            AssertUnwindSafe(produce_all(&producer, records, deadline))
+            let topics: Vec<String> = records.iter().map(|r| r.topic.clone()).collect();
+            let started = tokio::time::Instant::now();
+            let outcomes = AssertUnwindSafe(produce_all(&producer, records, deadline))
                 .catch_unwind()
                 .await
-                .unwrap_or_else(|_| unavailable("the router failed while producing"))
+                .unwrap_or_else(|_| unavailable("the router failed while producing"));
+            observe(&metrics, "router", &topics, &outcomes, started);
+            outcomes
         })
     }
 }

@@ -30,6 +30,8 @@ pub struct SourceDeps {
     pub dead_letter: Recipient<DeadLetterBatch>,
     /// Shared validation settings.
     pub validation: Arc<ValidationSettings>,
+    /// The app's metrics.
+    pub metrics: Arc<crate::telemetry::metrics::Metrics>,
 }
 
 /// Validator inputs that come from config.

@@ -89,6 +89,9 @@ pub struct RecordResult {
     /// Why it is unavailable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The stage that refused a rejected record (for metrics; the dead letter carries it too).
+    #[serde(skip)]
+    pub stage: Option<Stage>,
 }
 
 /// The report of a whole submission.
@@ -117,6 +120,7 @@ impl RecordResult {
             offset: None,
             reasons: Vec::new(),
             error: None,
+            stage: None,
         }
     }
 
@@ -139,6 +143,7 @@ impl RecordResult {
 /// Routes and dead-letters a submission and reports what is durable.
 pub async fn submit(deps: &SourceDeps, sub: Submission) -> Report {
     let Submission { source_id, content_type, received_at, trace, items, deadline } = sub;
+    deps.metrics.received.with_label_values(&[&source_id]).inc_by(items.len() as u64);
 
     let mut routed = Vec::new(); // (item index, e2e, event id, category) per routed record
     let mut events = Vec::new();
@@ -165,7 +170,7 @@ pub async fn submit(deps: &SourceDeps, sub: Submission) -> Report {
                         .with_item_index(item.index)
                         .with_traceparent(trace.child().to_header()),
                 );
-                rejected.push((item.index, item.end_to_end_id, reasons));
+                rejected.push((item.index, item.end_to_end_id, stage, reasons));
             }
         }
     }
@@ -215,6 +220,7 @@ pub async fn submit(deps: &SourceDeps, sub: Submission) -> Report {
             Some(k) => {
                 let mut r = RecordResult::new(index, RecordStatus::Rejected, e2e);
                 r.reasons = refused_letters[k].reasons.clone();
+                r.stage = Some(Stage::Produce);
                 r.written(refused_out[k].clone())
             }
             None => RecordResult::new(index, RecordStatus::Accepted, e2e).written(out),
@@ -224,12 +230,14 @@ pub async fn submit(deps: &SourceDeps, sub: Submission) -> Report {
         r.category = Some(category);
         results.push(r);
     }
-    for ((index, e2e, reasons), out) in rejected.into_iter().zip(dlq_out) {
+    for ((index, e2e, stage, reasons), out) in rejected.into_iter().zip(dlq_out) {
         let mut r = RecordResult::new(index, RecordStatus::Rejected, e2e);
         r.reasons = reasons;
+        r.stage = Some(stage);
         results.push(r.written(out));
     }
     results.sort_by_key(|r| r.index);
+    account(deps, &source_id, &results);
     let count = |s| results.iter().filter(|r| r.status == s).count();
     Report {
         accepted: count(RecordStatus::Accepted),
@@ -248,4 +256,23 @@ async fn dead_letter(deps: &SourceDeps, records: Vec<DeadLetterRecord>, deadline
         .send(DeadLetterBatch { records, deadline })
         .await
         .unwrap_or_else(|e| vec![Err(DeliveryError::Unavailable(format!("dead-letter actor: {e}"))); n])
+}
+
+/// Bumps the source, rejection and dead-letter counters for a finished submission.
+fn account(deps: &SourceDeps, source_id: &str, results: &[RecordResult]) {
+    let m = &deps.metrics;
+    for r in results {
+        let outcome = match r.status {
+            RecordStatus::Accepted => "accepted",
+            RecordStatus::Rejected => "rejected",
+            RecordStatus::Unavailable => "unavailable",
+        };
+        m.source_records.with_label_values(&[source_id, outcome]).inc();
+        if r.status == RecordStatus::Rejected {
+            let reason = r.reasons.first().map_or("unknown", |x| x.code.as_str());
+            m.rejected.with_label_values(&[source_id, reason]).inc();
+            let stage = r.stage.unwrap_or(Stage::Validate);
+            m.dead_letters.with_label_values(&[stage.as_str(), reason]).inc();
+        }
+    }
 }

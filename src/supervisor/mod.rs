@@ -39,6 +39,22 @@ pub enum ChildState {
     Restarting,
 }
 
+impl ChildState {
+    /// Every state.
+    pub const ALL: [ChildState; 5] = [Self::Running, Self::Paused, Self::Stopped, Self::Failed, Self::Restarting];
+
+    /// Kafka Connect's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "RUNNING",
+            Self::Paused => "PAUSED",
+            Self::Stopped => "STOPPED",
+            Self::Failed => "FAILED",
+            Self::Restarting => "RESTARTING",
+        }
+    }
+}
+
 /// What the registry shows of a child.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChildInfo {
@@ -151,8 +167,20 @@ impl Supervisor {
             supervisor: me,
         };
         child.control = Some(child.config.clone().start(self.deps.clone(), guard));
-        child.state = ChildState::Running;
         child.listen = None;
+        self.set_state(id, ChildState::Running);
+    }
+}
+
+impl Supervisor {
+    /// Sets a child's state and mirrors it in the `pix_ingest_actor_state` gauge.
+    fn set_state(&mut self, id: &str, state: ChildState) {
+        let Some(child) = self.children.get_mut(id) else { return };
+        child.state = state;
+        for s in ChildState::ALL {
+            let v = i64::from(s == state);
+            self.deps.metrics.actor_state.with_label_values(&[id, s.as_str()]).set(v);
+        }
     }
 }
 
@@ -210,22 +238,23 @@ impl Handler<ChildExited> for Supervisor {
             child.last_error = Some((e.clone(), Utc::now()));
         }
         if msg.completed {
-            child.state = ChildState::Stopped;
             tracing::info!(actor = %msg.id, "Actor finished its work; stopped.");
+            self.set_state(&msg.id, ChildState::Stopped);
             return;
         }
         if child.state != ChildState::Running && child.state != ChildState::Paused {
             return; // stopped on purpose
         }
         let error = msg.error.as_deref().unwrap_or("stopped unexpectedly");
+        self.deps.metrics.actor_restarts.with_label_values(&[&msg.id]).inc();
         if !child.restart.record_restart() {
-            child.state = ChildState::Failed;
             tracing::error!(actor = %msg.id, restarts = child.restart.total(), %error,
                 "Actor exceeded its restart budget; marked FAILED and left stopped.");
+            self.set_state(&msg.id, ChildState::Failed);
             return;
         }
         let delay = child.restart.next_delay().unwrap_or(Duration::ZERO);
-        child.state = ChildState::Restarting;
+        self.set_state(&msg.id, ChildState::Restarting);
         tracing::warn!(actor = %msg.id, %error, ?delay, "Actor exited; restarting after backoff.");
         let id = msg.id.clone();
         ctx.run_later(delay, move |act, ctx| {
@@ -283,9 +312,10 @@ impl Handler<StopAll> for Supervisor {
     type Result = ResponseFuture<()>;
     fn handle(&mut self, msg: StopAll, _ctx: &mut Self::Context) -> Self::Result {
         let mut controls = Vec::new();
-        for child in self.children.values_mut() {
-            child.state = ChildState::Stopped;
-            if let Some(c) = child.control.take() {
+        let ids: Vec<String> = self.children.keys().cloned().collect();
+        for id in ids {
+            self.set_state(&id, ChildState::Stopped);
+            if let Some(c) = self.children.get_mut(&id).and_then(|c| c.control.take()) {
                 controls.push(c);
             }
         }

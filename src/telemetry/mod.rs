@@ -1,6 +1,7 @@
 //! Logs (tracing-subscriber, JSON lines or a terminal format) and W3C trace-context propagation.
 //! OpenTelemetry export and Prometheus metrics plug in here.
 
+pub mod metrics;
 pub mod propagation;
 
 use tracing_subscriber::EnvFilter;

@@ -35,7 +35,8 @@ fn run_on_the_embedded_broker_acknowledges_a_post() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = std::fs::read_to_string(repo().join("config/dev.yaml"))
         .unwrap()
-        .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"));
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
+        .replace("127.0.0.1:9090", "127.0.0.1:0");
     let path = dir.path().join("dev.yaml");
     std::fs::write(&path, cfg).unwrap();
     let log = std::fs::File::create(dir.path().join("log")).unwrap();

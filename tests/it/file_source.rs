@@ -96,7 +96,7 @@ fn kill_9_between_batches_loses_and_duplicates_nothing_and_rotation_is_followed(
              topics: {{ payment: {}, receipt: {}, refund: {}, dead_letter: {} }}\n\
              pix: {{ own_ispbs: [\"{OWN}\"] }}\n\
              sources:\n  - {{ id: logs, type: file, path: \"{}/app.log*\", checkpoint_dir: \"{}\", batch_lines: 40, poll_interval: 50ms }}\n\
-             telemetry: {{ log_format: json, log_level: info }}\n",
+             telemetry: {{ log_format: json, log_level: info }}\nadmin: {{ listen: \"127.0.0.1:0\" }}\n",
             topics.payment,
             topics.receipt,
             topics.refund,

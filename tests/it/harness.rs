@@ -73,6 +73,8 @@ sources:
 telemetry:
   log_format: pretty
   log_level: warn
+admin:
+  listen: 127.0.0.1:0
 supervision:
   backoff_initial: 50ms
   backoff_max: 1s

@@ -2,6 +2,7 @@
 //! real single-node Kafka broker that `scripts/test` starts (PIX_INGEST_TEST_BOOTSTRAP).
 #![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod admin;
 mod broker_down;
 mod cli;
 mod file_source;

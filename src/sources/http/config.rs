@@ -24,6 +24,9 @@ pub struct HttpSourceConfig {
     /// Must be longer than `kafka.delivery_timeout`.
     #[serde(default = "default_request_timeout", with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// Optional shared-secret HMAC check of webhook bodies (`hmac.secret` from `${VAR}`).
+    #[serde(default)]
+    pub hmac: Option<HmacConfig>,
     /// HTTP worker threads of this listener.
     #[serde(default = "default_workers")]
     pub workers: usize,
@@ -46,4 +49,20 @@ pub enum HttpFormat {
     /// The canonical Pix event (JSON object, array, or NDJSON).
     #[default]
     Canonical,
+}
+
+/// Shared-secret HMAC-SHA256 of the raw body, sent by the caller in a header as `sha256=<hex>`
+/// (or bare hex). A request without a valid signature gets 401 and is not read further.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HmacConfig {
+    /// The shared secret; write it as `"${WEBHOOK_HMAC_SECRET}"`.
+    pub secret: crate::config::Secret,
+    /// Header carrying the signature.
+    #[serde(default = "default_hmac_header")]
+    pub header: String,
+}
+
+fn default_hmac_header() -> String {
+    "x-pix-signature".into()
 }

@@ -32,14 +32,21 @@ pub(crate) async fn post_events(
     payload: web::Payload,
     state: web::Data<HandlerState>,
 ) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let metrics = std::sync::Arc::clone(&state.deps.metrics);
+    let source = state.source_id.clone();
     // A bug in our own code must answer 500, not drop the connection.
-    match AssertUnwindSafe(handle(req, payload, state)).catch_unwind().await {
+    let resp = match AssertUnwindSafe(handle(req, payload, state)).catch_unwind().await {
         Ok(resp) => resp,
         Err(_) => {
             tracing::error!("Panic while handling POST /v1/events.");
             problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; nothing was reported accepted")
         }
-    }
+    };
+    let route = "/v1/events";
+    metrics.http_requests.with_label_values(&[&source, route, resp.status().as_str()]).inc();
+    metrics.http_request_seconds.with_label_values(&[&source, route]).observe(started.elapsed().as_secs_f64());
+    resp
 }
 
 async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<HandlerState>) -> HttpResponse {
@@ -69,6 +76,16 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
     };
 
     let header_str = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(hmac) = &state.config.hmac
+        && !super::signature::verify(hmac, header_str(&hmac.header), &body)
+    {
+        tracing::warn!(source = %state.source_id, "Request without a valid HMAC signature refused.");
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "auth.signature",
+            &format!("missing or invalid HMAC-SHA256 signature in header {}", hmac.header),
+        );
+    }
     let trace = TraceParent::continue_or_new(header_str("traceparent"), header_str("tracestate"));
     let source_id = state.source_id.clone();
 

@@ -8,6 +8,7 @@
 
 pub mod config;
 mod handlers;
+pub mod signature;
 
 use std::sync::Arc;
 

@@ -1,0 +1,99 @@
+//! The admin listener (actix-web, its own port, 127.0.0.1 by default): liveness, readiness,
+//! Prometheus metrics and the registry of supervised actors. It talks only to the Supervisor.
+//! Mutating endpoints (add, pause, resume, restart, delete) are the admin-API issue's; they will
+//! sit behind the bearer token (`admin.token`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use actix::Addr;
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use serde_json::json;
+
+use crate::supervisor::{ChildState, ListChildren, Supervisor};
+use crate::telemetry::metrics::Metrics;
+
+/// What the handlers share.
+pub struct AdminState {
+    /// The registry.
+    pub supervisor: Addr<Supervisor>,
+    /// The app's metrics.
+    pub metrics: Arc<Metrics>,
+    /// A metadata client for the readiness check.
+    pub kafka: Arc<AdminClient<DefaultClientContext>>,
+    /// Set at the start of shutdown: readiness drops first.
+    pub draining: Arc<AtomicBool>,
+}
+
+/// Binds the admin listener; returns its handle and bound address.
+pub fn start(listen: SocketAddr, state: AdminState) -> std::io::Result<(ServerHandle, SocketAddr)> {
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(64 * 1024))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(metrics))
+            .route("/api/v1/actors", web::get().to(actors))
+            .route("/api/v1/actors/{id}", web::get().to(actor))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(listen)?;
+    let addr = server.addrs().first().copied().unwrap_or(listen);
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    tracing::info!(listen = %addr, "Admin listener up.");
+    Ok((handle, addr))
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "alive"}))
+}
+
+/// Ready when not draining, Kafka answers a metadata request, and no actor is FAILED or
+/// RESTARTING. A 503 names what is not ready.
+async fn readyz(state: web::Data<AdminState>) -> HttpResponse {
+    let mut not_ready = Vec::new();
+    if state.draining.load(Ordering::SeqCst) {
+        not_ready.push("shutting down".to_owned());
+    }
+    let kafka = Arc::clone(&state.kafka);
+    let reachable = web::block(move || kafka.inner().fetch_metadata(None, Duration::from_secs(2)).is_ok()).await;
+    if !matches!(reachable, Ok(true)) {
+        not_ready.push("kafka: no metadata answer within 2s".to_owned());
+    }
+    for c in state.supervisor.send(ListChildren).await.unwrap_or_default() {
+        if matches!(c.state, ChildState::Failed | ChildState::Restarting) {
+            not_ready.push(format!("{} {}: {}", c.kind, c.id, c.state.as_str()));
+        }
+    }
+    if not_ready.is_empty() {
+        HttpResponse::Ok().json(json!({"status": "ready"}))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({"status": "not ready", "not_ready": not_ready}))
+    }
+}
+
+async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
+}
+
+async fn actors(state: web::Data<AdminState>) -> HttpResponse {
+    HttpResponse::Ok().json(state.supervisor.send(ListChildren).await.unwrap_or_default())
+}
+
+async fn actor(state: web::Data<AdminState>, id: web::Path<String>) -> HttpResponse {
+    let all = state.supervisor.send(ListChildren).await.unwrap_or_default();
+    match all.into_iter().find(|c| c.id == *id) {
+        Some(c) => HttpResponse::Ok().json(c),
+        None => HttpResponse::NotFound().json(json!({"error": format!("no actor with id `{id}`")})),
+    }
+}

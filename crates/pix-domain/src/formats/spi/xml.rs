@@ -19,9 +19,10 @@ pub(crate) struct El<'a, 'i> {
 impl<'a, 'i> El<'a, 'i> {
     /// Every child element `name` in our namespace.
     pub(crate) fn all(&self, name: &str) -> Vec<El<'a, 'i>> {
-        let matching = self.node.children().filter(|c| {
-            c.is_element() && c.tag_name().name() == name && c.tag_name().namespace() == Some(self.ns)
-        });
+        let matching = self
+            .node
+            .children()
+            .filter(|c| c.is_element() && c.tag_name().name() == name && c.tag_name().namespace() == Some(self.ns));
         let nodes: Vec<Node<'a, 'i>> = matching.collect();
         let many = nodes.len() > 1;
         nodes
@@ -107,7 +108,8 @@ pub(crate) fn amount(el: &El<'_, '_>) -> Result<String, Reason> {
         return Err(Reason::new(ReasonCode::CurrencyNotBrl, format!("{}/@Ccy", el.path), "only BRL is accepted"));
     }
     let text = el.text();
-    let bad = || Reason::new(ReasonCode::AmountFormat, el.path.clone(), "expected a decimal with at most 2 fraction digits");
+    let bad =
+        || Reason::new(ReasonCode::AmountFormat, el.path.clone(), "expected a decimal with at most 2 fraction digits");
     let (int, frac) = text.split_once('.').unwrap_or((text.as_str(), ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if int.is_empty() || !digits(int) || !digits(frac) || frac.len() > 2 || int.len() + frac.len() > 18 {
@@ -131,7 +133,8 @@ mod tests {
 
     #[test]
     fn amounts() {
-        let doc = |xml: &str| roxmltree::Document::parse(xml).unwrap().root_element().attribute("Ccy").map(str::to_owned);
+        let doc =
+            |xml: &str| roxmltree::Document::parse(xml).unwrap().root_element().attribute("Ccy").map(str::to_owned);
         assert_eq!(doc("<A Ccy=\"BRL\">1</A>").as_deref(), Some("BRL"));
         let run = |xml: &str| {
             let d = roxmltree::Document::parse(xml).unwrap();

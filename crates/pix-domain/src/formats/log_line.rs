@@ -1,7 +1,54 @@
-//! Not implemented yet: every message is refused whole (next commit).
-use super::{DecodeContext, DecodedItem};
-use crate::validate::Reason;
-/// Refuses every message until the decoder lands.
-pub fn decode(_body: &[u8], _ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {
-    Err(vec![Reason::unparseable("format not implemented yet")])
+//! One line of a system log (`log_line`): a canonical JSON event or an SPI XML message, possibly
+//! after a prefix such as a timestamp and a level (`2026-11-25T14:30:05Z INFO pix: {...}`).
+//!
+//! The exact rule, applied to the line without its trailing `\r`/`\n`/spaces:
+//! 1. `j` = the first `{`; `x` = the first `<?xml` or `<Envelope` (whichever comes first).
+//! 2. If `j` exists and comes before `x` (or there is no `x`): the payload is `line[j..]`, one
+//!    canonical JSON event judged by [`validate_canonical`] (item 0, `source.kind = "log_line"`,
+//!    dead letter = exactly that slice). Category comes from the event's own payer/payee as for
+//!    any canonical item: a log adapter states direction through the event, never by guessing.
+//! 3. Else if `x` exists: the payload is `line[x..]`, decoded as SPI XML ([`super::spi`]); the
+//!    item indexes are the SPI transaction indexes and each dead letter is the whole line.
+//! 4. Else: `payload.unparseable` (whole line).
+//!
+//! So a prefix must not itself contain `{`, `<?xml` or `<Envelope`; anything after the payload
+//! (a trailing comment) makes the payload unparseable rather than being silently cut off.
+
+use super::canonical::offset_in;
+use super::{DecodeContext, DecodedItem, ItemBytes, readable_id};
+use crate::validate::{Reason, ValidationContext, validate_canonical};
+
+/// Decodes one log line.
+pub fn decode(line: &[u8], ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {
+    let end = line.iter().rposition(|b| !matches!(b, b'\r' | b'\n' | b' ' | b'\t')).map_or(0, |p| p + 1);
+    let line = line.get(..end).unwrap_or_default();
+    let json = find(line, b"{");
+    let xml = [find(line, b"<?xml"), find(line, b"<Envelope")].into_iter().flatten().min();
+    match (json, xml) {
+        (Some(j), x) if x.is_none_or(|x| j < x) => Ok(vec![json_event(line, j, ctx)]),
+        (_, Some(x)) => super::spi::decode(line.get(x..).unwrap_or_default(), ctx),
+        _ => Err(vec![Reason::unparseable("log line holds neither a JSON object nor an SPI XML message")]),
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn json_event(line: &[u8], start: usize, ctx: &DecodeContext) -> DecodedItem {
+    let payload = line.get(start..).unwrap_or_default();
+    let mut vctx = ValidationContext::new(ctx.own_ispbs.clone(), ctx.source_id.clone(), ctx.ingested_at);
+    vctx.tax_id_check_digits = ctx.tax_id_check_digits;
+    "log_line".clone_into(&mut vctx.source_kind);
+    let e2e = serde_json::from_slice::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|v| readable_id(v.get("end_to_end_id").and_then(serde_json::Value::as_str)));
+    DecodedItem {
+        index: 0,
+        raw: ItemBytes::Slice(offset_in(line, payload)),
+        verdict: validate_canonical(payload, &vctx)
+            .map(|a| a.into_iter().map(|a| a.event).collect())
+            .map_err(|r| r.reasons),
+        end_to_end_id: e2e,
+    }
 }

@@ -16,8 +16,11 @@ use crate::dead_letter::DeadLetter;
 use crate::kafka::embedded::EmbeddedBroker;
 use crate::kafka::{admin_config, ensure_topics, producer_config};
 use crate::router::{Flush, RoutingTable, TopicRouter};
+use crate::sinks::runner::SinkDeps;
 use crate::sources::{SourceDeps, ValidationSettings};
-use crate::supervisor::{ChildInfo, ListChildren, RestartDelay, StartSource, StopAll, Supervisor};
+use crate::supervisor::{
+    ChildConfig, ChildDeps, ChildInfo, ListChildren, RestartDelay, StartChild, StopAll, Supervisor,
+};
 use crate::telemetry::metrics::Metrics;
 
 /// Why the service could not start.
@@ -118,17 +121,32 @@ impl AppHandle {
                 TaxIdCheckDigits::Warn => pix_domain::validate::CheckDigitPolicy::Warn,
             },
         });
-        let deps = SourceDeps {
-            router: router.clone().recipient(),
-            dead_letter: dead_letter.recipient(),
-            validation,
-            metrics: Arc::clone(&metrics),
+        let deps = ChildDeps {
+            source: SourceDeps {
+                router: router.clone().recipient(),
+                dead_letter: dead_letter.clone().recipient(),
+                validation,
+                metrics: Arc::clone(&metrics),
+            },
+            sink: SinkDeps {
+                dead_letter: dead_letter.recipient(),
+                metrics: Arc::clone(&metrics),
+                bootstrap: bootstrap.clone(),
+                kafka: Arc::new(config.kafka.clone()),
+                topics: Arc::new(config.topics.clone()),
+            },
         };
         let supervisor = Supervisor::new(deps, policy).start();
-        for source in config.sources.clone() {
-            let id = source.id().to_owned();
-            if let Ok(Err(e)) = supervisor.send(StartSource(source)).await {
-                return Err(StartError::Config(format!("source {id}: {e}")));
+        let children = config
+            .sinks
+            .iter()
+            .cloned()
+            .map(ChildConfig::Sink)
+            .chain(config.sources.iter().cloned().map(ChildConfig::Source));
+        for child in children {
+            let id = child.id().to_owned();
+            if let Ok(Err(e)) = supervisor.send(StartChild(child)).await {
+                return Err(StartError::Config(format!("{id}: {e}")));
             }
         }
         let draining = Arc::new(AtomicBool::new(false));

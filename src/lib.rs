@@ -15,6 +15,8 @@
 //! - [`router`]: the TopicRouter actor (producer, routing table, batch acknowledgements).
 //! - [`dead_letter`]: the DeadLetter actor and the dead-letter record.
 //! - [`kafka`]: client settings (acks=all, idempotence), topics, headers, the embedded dev broker.
+//! - [`sinks`]: one consumer actor per destination (HTTP scoring, file landing zone) and the shared
+//!   consume -> batch -> write -> dead-letter -> flush -> commit loop.
 //! - [`supervisor`]: the registry of children, restarts with backoff, the FAILED state.
 //! - [`telemetry`]: logs and trace-context propagation.
 //! - [`app`]: wiring it all from a `Config`; graceful shutdown.
@@ -26,6 +28,7 @@ pub mod dead_letter;
 pub mod kafka;
 pub mod load_gen;
 pub mod router;
+pub mod sinks;
 pub mod sources;
 pub mod supervisor;
 pub mod synth;

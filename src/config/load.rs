@@ -204,6 +204,21 @@ fn validate(c: &Config) -> Vec<(String, String)> {
         }
     }
 
+    for (i, s) in c.sinks.iter().enumerate() {
+        let id = s.id();
+        let id_ok = !id.is_empty()
+            && id.len() <= 64
+            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !id_ok {
+            bad(format!("sinks[{i}].id"), "expected 1-64 of [a-z0-9-]".into());
+        } else if !ids.insert(id) {
+            bad(format!("sinks[{i}].id"), format!("`{id}` is used by another source or sink"));
+        }
+        for (field, msg) in s.problems() {
+            bad(format!("sinks[{i}].{field}"), msg);
+        }
+    }
+
     if tracing_subscriber::EnvFilter::try_new(&c.telemetry.log_level).is_err() {
         bad("telemetry.log_level".into(), "expected a tracing filter such as `info` or `info,pix_ingest=debug`".into());
     }

@@ -11,6 +11,7 @@ mod load;
 mod locate;
 mod secret;
 mod tagged;
+pub use tagged::visit_tagged;
 mod types;
 pub mod vars;
 

@@ -27,6 +27,9 @@ pub struct Config {
     /// Data sources, one actor each.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+    /// Downstream destinations, one consumer actor each.
+    #[serde(default)]
+    pub sinks: Vec<crate::sinks::SinkConfig>,
     /// Logs (and, later, traces).
     #[serde(default)]
     pub telemetry: TelemetryConfig,

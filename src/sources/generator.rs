@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::sources::SourceDeps;
 use crate::sources::canonical::item_input;
 use crate::sources::pipeline::{Submission, submit};
-use crate::sources::task::{TaskEnd, TaskFactory};
+use crate::supervisor::task::{TaskEnd, TaskFactory};
 use crate::synth::Synth;
 use crate::telemetry::propagation::TraceParent;
 

@@ -7,10 +7,8 @@ pub mod file;
 pub mod generator;
 pub mod http;
 pub mod pipeline;
-pub mod task;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix::prelude::*;
 use pix_domain::Ispb;
@@ -19,7 +17,8 @@ use pix_domain::validate::CheckDigitPolicy;
 use crate::config::SourceConfig;
 use crate::dead_letter::DeadLetterBatch;
 use crate::router::RouteBatch;
-use crate::supervisor::ChildGuard;
+use crate::supervisor::task::{Placement, TaskActor};
+use crate::supervisor::{ChildGuard, Control};
 
 /// What every source needs from the rest of the app.
 #[derive(Clone)]
@@ -43,24 +42,15 @@ pub struct ValidationSettings {
     pub check_digits: CheckDigitPolicy,
 }
 
-/// Lifecycle commands the supervisor sends to a source.
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "()")]
-pub enum SourceControl {
-    /// Stop taking input, let in-flight work finish within `grace`, then stop.
-    Stop {
-        /// Time allowed.
-        grace: Duration,
-    },
-}
-
 impl SourceConfig {
     /// Starts the actor of this source; the guard reports its exit to the supervisor.
-    pub fn start(self, deps: SourceDeps, guard: ChildGuard) -> Recipient<SourceControl> {
+    pub fn start(self, deps: SourceDeps, guard: ChildGuard) -> Recipient<Control> {
         match self {
             Self::Http(c) => http::HttpSource::new(c, deps, guard).start().recipient(),
-            Self::File(c) => task::TaskSource::new(guard, file::task(c, deps)).start().recipient(),
-            Self::Generator(c) => task::TaskSource::new(guard, generator::task(c, deps)).start().recipient(),
+            Self::File(c) => TaskActor::new(guard, file::task(c, deps), Placement::Current).start().recipient(),
+            Self::Generator(c) => {
+                TaskActor::new(guard, generator::task(c, deps), Placement::Current).start().recipient()
+            }
         }
     }
 

@@ -9,6 +9,7 @@
 //! stay valid across restarts; they use the same `RestartDelay`.
 
 mod restart;
+pub mod task;
 
 pub use restart::RestartDelay;
 
@@ -21,7 +22,68 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::{SourceConfig, SupervisionConfig};
-use crate::sources::{SourceControl, SourceDeps};
+use crate::sinks::SinkConfig;
+use crate::sinks::runner::SinkDeps;
+use crate::sources::SourceDeps;
+
+/// Lifecycle commands the supervisor sends to a child.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub enum Control {
+    /// Stop taking input, let in-flight work finish within `grace` (flush, commit), then stop.
+    Stop {
+        /// Time allowed.
+        grace: Duration,
+    },
+}
+
+/// The stored config of a child: what a restart rebuilds it from.
+#[derive(Debug, Clone)]
+pub enum ChildConfig {
+    /// A source.
+    Source(SourceConfig),
+    /// A sink.
+    Sink(SinkConfig),
+}
+
+impl ChildConfig {
+    /// Id from config.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Source(c) => c.id(),
+            Self::Sink(c) => c.id(),
+        }
+    }
+    /// `source` or `sink`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Source(_) => "source",
+            Self::Sink(_) => "sink",
+        }
+    }
+    /// The `type` within the kind.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Source(c) => c.type_name(),
+            Self::Sink(c) => c.type_name(),
+        }
+    }
+    fn start(self, deps: &ChildDeps, guard: ChildGuard) -> Recipient<Control> {
+        match self {
+            Self::Source(c) => c.start(deps.source.clone(), guard),
+            Self::Sink(c) => crate::sinks::runner::start(c, deps.sink.clone(), guard),
+        }
+    }
+}
+
+/// What children are built with.
+#[derive(Clone)]
+pub struct ChildDeps {
+    /// For sources.
+    pub source: SourceDeps,
+    /// For sinks.
+    pub sink: SinkDeps,
+}
 
 /// Kafka Connect's state names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,9 +122,9 @@ impl ChildState {
 pub struct ChildInfo {
     /// Id from config.
     pub id: String,
-    /// `source`.
+    /// `source` or `sink`.
     pub kind: &'static str,
-    /// `http`, ...
+    /// `http`, `file`, ...
     pub r#type: &'static str,
     /// Current state.
     pub state: ChildState,
@@ -133,10 +195,10 @@ impl Drop for ChildGuard {
 }
 
 struct Child {
-    config: SourceConfig,
+    config: ChildConfig,
     state: ChildState,
     generation: u64,
-    control: Option<Recipient<SourceControl>>,
+    control: Option<Recipient<Control>>,
     restart: RestartDelay,
     last_error: Option<(String, DateTime<Utc>)>,
     listen: Option<SocketAddr>,
@@ -144,14 +206,14 @@ struct Child {
 
 /// The root supervisor actor.
 pub struct Supervisor {
-    deps: SourceDeps,
+    deps: ChildDeps,
     policy: SupervisionConfig,
     children: BTreeMap<String, Child>,
 }
 
 impl Supervisor {
-    /// A supervisor that will start sources with `deps`.
-    pub fn new(deps: SourceDeps, policy: SupervisionConfig) -> Self {
+    /// A supervisor that will start children with `deps`.
+    pub fn new(deps: ChildDeps, policy: SupervisionConfig) -> Self {
         Self { deps, policy, children: BTreeMap::new() }
     }
 
@@ -166,7 +228,7 @@ impl Supervisor {
             completed: false,
             supervisor: me,
         };
-        child.control = Some(child.config.clone().start(self.deps.clone(), guard));
+        child.control = Some(child.config.clone().start(&self.deps, guard));
         child.listen = None;
         self.set_state(id, ChildState::Running);
     }
@@ -179,7 +241,7 @@ impl Supervisor {
         child.state = state;
         for s in ChildState::ALL {
             let v = i64::from(s == state);
-            self.deps.metrics.actor_state.with_label_values(&[id, s.as_str()]).set(v);
+            self.deps.source.metrics.actor_state.with_label_values(&[id, s.as_str()]).set(v);
         }
     }
 }
@@ -188,10 +250,10 @@ impl Actor for Supervisor {
     type Context = Context<Self>;
 }
 
-/// Start a new source under supervision.
+/// Start a new child under supervision.
 #[derive(Message)]
 #[rtype(result = "Result<(), SupervisorError>")]
-pub struct StartSource(pub SourceConfig);
+pub struct StartChild(pub ChildConfig);
 
 /// Errors the supervisor answers with.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -201,9 +263,9 @@ pub enum SupervisorError {
     AlreadyExists(String),
 }
 
-impl Handler<StartSource> for Supervisor {
+impl Handler<StartChild> for Supervisor {
     type Result = Result<(), SupervisorError>;
-    fn handle(&mut self, msg: StartSource, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: StartChild, ctx: &mut Self::Context) -> Self::Result {
         let id = msg.0.id().to_owned();
         if self.children.contains_key(&id) {
             return Err(SupervisorError::AlreadyExists(id));
@@ -246,7 +308,7 @@ impl Handler<ChildExited> for Supervisor {
             return; // stopped on purpose
         }
         let error = msg.error.as_deref().unwrap_or("stopped unexpectedly");
-        self.deps.metrics.actor_restarts.with_label_values(&[&msg.id]).inc();
+        self.deps.source.metrics.actor_restarts.with_label_values(&[&msg.id]).inc();
         if !child.restart.record_restart() {
             tracing::error!(actor = %msg.id, restarts = child.restart.total(), %error,
                 "Actor exceeded its restart budget; marked FAILED and left stopped.");
@@ -287,7 +349,7 @@ impl Handler<ListChildren> for Supervisor {
                 .iter()
                 .map(|(id, c)| ChildInfo {
                     id: id.clone(),
-                    kind: "source",
+                    kind: c.config.kind(),
                     r#type: c.config.type_name(),
                     state: c.state,
                     restarts: c.restart.total(),
@@ -300,7 +362,8 @@ impl Handler<ListChildren> for Supervisor {
     }
 }
 
-/// Stop every source gracefully (shutdown): no new input, in-flight requests finish within `grace`.
+/// Stop every child gracefully (shutdown): sources first (no new input, in-flight requests
+/// finish), then sinks (flush, commit), within `grace`.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct StopAll {
@@ -311,17 +374,25 @@ pub struct StopAll {
 impl Handler<StopAll> for Supervisor {
     type Result = ResponseFuture<()>;
     fn handle(&mut self, msg: StopAll, _ctx: &mut Self::Context) -> Self::Result {
-        let mut controls = Vec::new();
+        let (mut sources, mut sinks) = (Vec::new(), Vec::new());
         let ids: Vec<String> = self.children.keys().cloned().collect();
         for id in ids {
             self.set_state(&id, ChildState::Stopped);
-            if let Some(c) = self.children.get_mut(&id).and_then(|c| c.control.take()) {
-                controls.push(c);
+            if let Some(child) = self.children.get_mut(&id) {
+                let is_sink = matches!(child.config, ChildConfig::Sink(_));
+                if let Some(c) = child.control.take() {
+                    if is_sink { sinks.push(c) } else { sources.push(c) }
+                }
             }
         }
+        let grace = msg.grace;
         Box::pin(async move {
-            let stops = controls.into_iter().map(|c| c.send(SourceControl::Stop { grace: msg.grace }));
-            let _ = futures::future::join_all(stops).await;
+            // Sources first: no new input; then sinks drain what is in Kafka's hands, flush, commit.
+            let stop = |cs: Vec<Recipient<Control>>| {
+                futures::future::join_all(cs.into_iter().map(move |c| c.send(Control::Stop { grace })))
+            };
+            let _ = stop(sources).await;
+            let _ = stop(sinks).await;
         })
     }
 }

@@ -1,13 +1,14 @@
-//! A source that is one long-running task (file tailing, generation): the actor owns the task,
-//! asks it to stop through a watch channel, and stops with it. A panic in the task ends the task;
-//! the actor then records the crash in its `ChildGuard` so the supervisor restarts the source.
+//! A child that is one long-running task (file tailing, generation, a sink's consume loop): the
+//! actor owns the task, asks it to stop through a watch channel, and stops with it. A panic in the
+//! task ends the task; the actor then records the crash in its `ChildGuard`, so the supervisor
+//! restarts the child. With `Placement::Dedicated` the task runs on an arbiter (thread) of its own,
+//! so a blocking or slow child (the Delta kernel blocks its thread) never holds back another.
 
 use actix::prelude::*;
 use futures::future::LocalBoxFuture;
 use tokio::sync::watch;
 
-use crate::sources::SourceControl;
-use crate::supervisor::ChildGuard;
+use crate::supervisor::{ChildGuard, Control};
 
 /// How a source task ended.
 #[derive(Debug)]
@@ -20,53 +21,98 @@ pub enum TaskEnd {
     Failed(String),
 }
 
-/// Builds the task; it watches the receiver for `true` (stop after the current batch).
-pub type TaskFactory = Box<dyn FnOnce(watch::Receiver<bool>) -> LocalBoxFuture<'static, TaskEnd>>;
+/// Builds the task (on the thread that runs it); it watches the receiver for `true` (stop after
+/// the current batch).
+pub type TaskFactory = Box<dyn FnOnce(watch::Receiver<bool>) -> LocalBoxFuture<'static, TaskEnd> + Send>;
 
-/// The actor around a source task.
-pub struct TaskSource {
-    guard: ChildGuard,
-    factory: Option<TaskFactory>,
-    stop: Option<watch::Sender<bool>>,
+/// Where the task runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// On the supervisor's arbiter.
+    Current,
+    /// On an arbiter of its own, stopped with the actor.
+    Dedicated,
 }
 
-impl TaskSource {
+/// The actor around a task.
+pub struct TaskActor {
+    guard: ChildGuard,
+    factory: Option<TaskFactory>,
+    placement: Placement,
+    stop: Option<watch::Sender<bool>>,
+    arbiter: Option<actix::Arbiter>,
+    /// Becomes `true` when the task has ended (a graceful stop waits for it).
+    finished: (watch::Sender<bool>, watch::Receiver<bool>),
+}
+
+impl TaskActor {
     /// An actor that starts `factory`'s task when started.
-    pub fn new(guard: ChildGuard, factory: TaskFactory) -> Self {
-        Self { guard, factory: Some(factory), stop: None }
+    pub fn new(guard: ChildGuard, factory: TaskFactory, placement: Placement) -> Self {
+        Self { guard, factory: Some(factory), placement, stop: None, arbiter: None, finished: watch::channel(false) }
     }
 }
 
-impl Actor for TaskSource {
+impl Actor for TaskActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let (tx, rx) = watch::channel(false);
         self.stop = Some(tx);
         let Some(factory) = self.factory.take() else { return };
-        let task = actix_rt::spawn(factory(rx));
-        ctx.spawn(task.into_actor(self).map(|res, act, ctx| {
+        // The task reports its end through a oneshot; a panic drops the sender (Canceled).
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let run = move || {
+            actix_rt::spawn(async move {
+                let _ = done_tx.send(factory(rx).await);
+            });
+        };
+        match self.placement {
+            Placement::Current => run(),
+            Placement::Dedicated => {
+                let arbiter = actix::Arbiter::new();
+                if !arbiter.spawn_fn(run) {
+                    self.guard.fail("cannot start the task's arbiter");
+                    ctx.stop();
+                    return;
+                }
+                self.arbiter = Some(arbiter);
+            }
+        }
+        ctx.spawn(done_rx.into_actor(self).map(|res, act, ctx| {
             match res {
                 Ok(TaskEnd::Stopped) => {}
                 Ok(TaskEnd::Completed) => act.guard.complete(),
                 Ok(TaskEnd::Failed(e)) => act.guard.fail(e),
-                Err(join) => act.guard.fail(format!("the source task panicked: {join}")),
+                Err(_) => act.guard.fail("the task panicked"),
             }
+            let _ = act.finished.0.send(true);
             ctx.stop();
         }));
     }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        if let Some(a) = self.arbiter.take() {
+            a.stop();
+        }
+    }
 }
 
-impl Handler<SourceControl> for TaskSource {
-    type Result = ();
-    fn handle(&mut self, msg: SourceControl, _ctx: &mut Self::Context) {
+impl Handler<Control> for TaskActor {
+    type Result = ResponseFuture<()>;
+    fn handle(&mut self, msg: Control, _ctx: &mut Self::Context) -> Self::Result {
         match msg {
-            SourceControl::Stop { .. } => {
-                // The task finishes its current batch (nothing acknowledged is re-sent), then ends;
-                // the actor stops with it.
+            Control::Stop { grace } => {
+                // The task finishes its current batch (nothing acknowledged is re-sent, a sink
+                // flushes and commits), then ends; the actor stops with it. Wait for that.
                 if let Some(tx) = &self.stop {
                     let _ = tx.send(true);
                 }
+                let mut finished = self.finished.1.clone();
+                Box::pin(async move {
+                    if tokio::time::timeout(grace, finished.wait_for(|done| *done)).await.is_err() {
+                        tracing::warn!("A task did not finish within the grace period.");
+                    }
+                })
             }
         }
     }

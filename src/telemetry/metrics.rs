@@ -30,12 +30,28 @@ pub struct Metrics {
     pub actor_restarts: IntCounterVec,
     /// 1 for the current state of each actor (RUNNING, PAUSED, STOPPED, FAILED, RESTARTING).
     pub actor_state: IntGaugeVec,
+    /// Records a sink wrote, by sink.
+    pub sink_written: IntCounterVec,
+    /// Records a sink's destination refused (dead-lettered), by sink.
+    pub sink_failed: IntCounterVec,
+    /// Failed write / flush / dead-letter attempts that were retried, by sink.
+    pub sink_retries: IntCounterVec,
+    /// Duration of a sink's batch write, by sink.
+    pub sink_write_seconds: HistogramVec,
+    /// Records not yet committed by a sink, by sink, topic and partition.
+    pub consumer_lag: IntGaugeVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| unreachable_metric(name, e));
     r.register(Box::new(c.clone())).unwrap_or_else(|e| unreachable_metric(name, e));
     c
+}
+
+fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| unreachable_metric(name, e));
+    r.register(Box::new(g.clone())).unwrap_or_else(|e| unreachable_metric(name, e));
+    g
 }
 
 fn histogram(r: &Registry, name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> HistogramVec {
@@ -113,6 +129,22 @@ impl Metrics {
             ),
             actor_restarts: counter(&r, "pix_ingest_actor_restarts_total", "Restarts of supervised actors", &["actor"]),
             actor_state,
+            sink_written: counter(&r, "pix_ingest_sink_records_written_total", "Records a sink wrote", &["sink"]),
+            sink_failed: counter(&r, "pix_ingest_sink_records_failed_total", "Records a sink dead-lettered", &["sink"]),
+            sink_retries: counter(&r, "pix_ingest_sink_retries_total", "Sink operations retried", &["sink"]),
+            sink_write_seconds: histogram(
+                &r,
+                "pix_ingest_sink_write_duration_seconds",
+                "Duration of a sink batch write",
+                &["sink"],
+                LATENCY_BUCKETS.to_vec(),
+            ),
+            consumer_lag: gauge(
+                &r,
+                "pix_ingest_consumer_lag_records",
+                "Records not yet committed by a sink",
+                &["sink", "topic", "partition"],
+            ),
             registry: r,
         }
     }

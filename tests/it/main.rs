@@ -11,3 +11,4 @@ mod generator;
 mod harness;
 mod http_source;
 mod kafka;
+mod sinks;

@@ -20,7 +20,7 @@ use crate::dead_letter::{DlqReason, Stage};
 use crate::sources::SourceDeps;
 use crate::sources::canonical::item_input;
 use crate::sources::pipeline::{ItemInput, RecordStatus, Submission, submit};
-use crate::sources::task::{TaskEnd, TaskFactory};
+use crate::supervisor::task::{TaskEnd, TaskFactory};
 use crate::telemetry::propagation::TraceParent;
 
 /// How long one submission may wait for Kafka before its unavailable lines are retried.

@@ -17,8 +17,8 @@ use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 
 use crate::config::HttpSourceConfig;
-use crate::sources::{SourceControl, SourceDeps};
-use crate::supervisor::ChildGuard;
+use crate::sources::SourceDeps;
+use crate::supervisor::{ChildGuard, Control};
 
 /// What the request handlers share.
 pub(crate) struct HandlerState {
@@ -97,12 +97,12 @@ impl Actor for HttpSource {
     }
 }
 
-impl Handler<SourceControl> for HttpSource {
+impl Handler<Control> for HttpSource {
     type Result = ResponseActFuture<Self, ()>;
 
-    fn handle(&mut self, msg: SourceControl, _ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Control, _ctx: &mut Self::Context) -> Self::Result {
         match msg {
-            SourceControl::Stop { grace } => {
+            Control::Stop { grace } => {
                 let handle = self.server.take();
                 Box::pin(
                     async move {

@@ -1,0 +1,136 @@
+//! The file sink: NDJSON files in a landing directory partitioned as
+//! `dt=YYYY-MM-DD/category=<category>/` (event date in UTC), for Spark batch jobs.
+//!
+//! Records are appended to hidden temp files (`.part-….ndjson.tmp`); `flush` (run before every
+//! offset commit) fsyncs them and renames them to their final `part-….ndjson` name, then fsyncs the
+//! directory. A reader therefore only ever sees complete files, and a crash leaves only temp files
+//! (removed at the next start) whose records Kafka re-delivers because their offsets were not
+//! committed. Files are rolled by the batch thresholds (`batch.max_events`, `max_bytes`,
+//! `max_age`): one file per partition directory per batch at most.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use futures::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+
+use super::batch::BatchConfig;
+use super::{SinkRecord, SinkWriter, TopicRef, Verdict};
+
+/// `type: file` sink.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileSinkConfig {
+    /// Unique id; consumer group `pix-ingest.<id>`; part of every file name.
+    pub id: String,
+    /// Categories to read.
+    #[serde(default = "super::default_topics")]
+    pub topics: Vec<TopicRef>,
+    /// Batch thresholds (also the file roll thresholds).
+    #[serde(default = "super::default_batch")]
+    pub batch: BatchConfig,
+    /// Landing directory.
+    pub dir: PathBuf,
+    /// `ndjson`.
+    #[serde(default)]
+    pub format: FileSinkFormat,
+}
+
+/// File formats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileSinkFormat {
+    /// One canonical event JSON per line.
+    #[default]
+    Ndjson,
+}
+
+struct OpenFile {
+    tmp: PathBuf,
+    fin: PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+}
+
+/// The writer.
+pub struct FileWriter {
+    cfg: FileSinkConfig,
+    open: BTreeMap<PathBuf, OpenFile>,
+    seq: u64,
+}
+
+impl FileWriter {
+    /// Prepares the directory and removes temp files a crash of this sink left behind.
+    pub fn new(cfg: &FileSinkConfig) -> Result<Self, String> {
+        std::fs::create_dir_all(&cfg.dir).map_err(|e| format!("{}: {e}", cfg.dir.display()))?;
+        remove_stale(&cfg.dir, &format!(".part-{}-", cfg.id)).map_err(|e| format!("{}: {e}", cfg.dir.display()))?;
+        Ok(Self { cfg: cfg.clone(), open: BTreeMap::new(), seq: 0 })
+    }
+
+    fn file_for(&mut self, r: &SinkRecord) -> std::io::Result<&mut OpenFile> {
+        let dt = r.event.event_time.as_utc().format("%Y-%m-%d").to_string();
+        let dir = self.cfg.dir.join(format!("dt={dt}")).join(format!("category={}", r.event.category.as_str()));
+        if !self.open.contains_key(&dir) {
+            std::fs::create_dir_all(&dir)?;
+            self.seq += 1;
+            let stem = format!(
+                "part-{}-{}-{:05}.ndjson",
+                self.cfg.id,
+                chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
+                self.seq
+            );
+            let tmp = dir.join(format!(".{stem}.tmp"));
+            let fin = dir.join(stem);
+            let file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            self.open.insert(dir.clone(), OpenFile { tmp, fin, file });
+        }
+        self.open.get_mut(&dir).ok_or_else(|| std::io::Error::other("file vanished from the open set"))
+    }
+}
+
+fn remove_stale(dir: &Path, prefix: &str) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            remove_stale(&path, prefix)?;
+        } else if entry.file_name().to_string_lossy().starts_with(prefix)
+            && path.extension().is_some_and(|e| e == "tmp")
+        {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+impl SinkWriter for FileWriter {
+    fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, Result<Vec<Verdict>, String>> {
+        Box::pin(async move {
+            for r in records {
+                let f = self.file_for(r).map_err(|e| e.to_string())?;
+                f.file.write_all(&r.payload).and_then(|()| f.file.write_all(b"\n")).map_err(|e| e.to_string())?;
+            }
+            Ok(vec![Verdict::Written; records.len()])
+        })
+    }
+
+    fn flush(&mut self) -> LocalBoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            while let Some((dir, mut f)) = self.open.pop_first() {
+                let done = f
+                    .file
+                    .flush()
+                    .and_then(|()| f.file.get_ref().sync_all())
+                    .and_then(|()| std::fs::rename(&f.tmp, &f.fin))
+                    .and_then(|()| std::fs::File::open(&dir)?.sync_all());
+                if let Err(e) = done {
+                    // Keep it open: the runner retries the flush.
+                    let msg = format!("{}: {e}", f.tmp.display());
+                    self.open.insert(dir, f);
+                    return Err(msg);
+                }
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,150 @@
+//! Sinks: one supervised consumer actor per downstream destination, each in its own consumer
+//! group (`pix-ingest.<sink id>`) and on its own arbiter thread, so a slow or failing sink never
+//! holds back another.
+//!
+//! The `runner` owns what every sink shares (consume, batch by count/bytes/age, decode, write,
+//! dead-letter, flush, commit offsets only after the write succeeded). A sink kind only provides a
+//! `SinkWriter`: adding one touches its folder, one `SinkConfig` variant and one match arm.
+
+pub mod batch;
+pub mod file;
+pub mod http;
+pub mod runner;
+
+use futures::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+
+pub use runner::{SinkRecord, Verdict};
+
+/// Which topics a sink reads, by category name (resolved to the configured topic names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopicRef {
+    /// `topics.payment`.
+    Payment,
+    /// `topics.receipt`.
+    Receipt,
+    /// `topics.refund`.
+    Refund,
+}
+
+impl TopicRef {
+    /// The configured topic name.
+    pub fn resolve(self, topics: &crate::config::TopicsConfig) -> String {
+        match self {
+            Self::Payment => topics.payment.as_str().to_owned(),
+            Self::Receipt => topics.receipt.as_str().to_owned(),
+            Self::Refund => topics.refund.as_str().to_owned(),
+        }
+    }
+}
+
+fn default_topics() -> Vec<TopicRef> {
+    vec![TopicRef::Payment, TopicRef::Receipt, TopicRef::Refund]
+}
+
+/// One entry of `sinks:`; `type` selects the kind.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SinkConfig {
+    /// POST events to an HTTP service (fraud scoring).
+    Http(http::HttpSinkConfig),
+    /// NDJSON files in a landing directory partitioned by date and category.
+    File(file::FileSinkConfig),
+}
+
+impl<'de> Deserialize<'de> for SinkConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SinkConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sink: a map with `type: http | file`")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, map: M) -> Result<SinkConfig, M::Error> {
+                crate::config::visit_tagged(map, |tag, rest| match tag {
+                    "http" => http::HttpSinkConfig::deserialize(rest).map(SinkConfig::Http),
+                    "file" => file::FileSinkConfig::deserialize(rest).map(SinkConfig::File),
+                    other => Err(serde::de::Error::unknown_variant(other, &["http", "file"])),
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Settings every sink has.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CommonSinkConfig {
+    /// Unique id (`[a-z0-9-]`); the consumer group is `pix-ingest.<id>`.
+    pub id: String,
+    /// Categories to read: `payment`, `receipt`, `refund` (default all three).
+    pub topics: Vec<TopicRef>,
+    /// Batch thresholds.
+    pub batch: batch::BatchConfig,
+}
+
+impl SinkConfig {
+    /// The shared part.
+    pub fn common(&self) -> CommonSinkConfig {
+        match self {
+            Self::Http(c) => CommonSinkConfig { id: c.id.clone(), topics: c.topics.clone(), batch: c.batch.clone() },
+            Self::File(c) => CommonSinkConfig { id: c.id.clone(), topics: c.topics.clone(), batch: c.batch.clone() },
+        }
+    }
+
+    /// The sink id.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Http(c) => &c.id,
+            Self::File(c) => &c.id,
+        }
+    }
+
+    /// The `type` of the sink.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Http(_) => "http",
+            Self::File(_) => "file",
+        }
+    }
+
+    /// Field problems, as (field, message).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = self.common().batch.problems();
+        if self.common().topics.is_empty() {
+            out.push(("topics", "expected at least one of payment, receipt, refund".into()));
+        }
+        match self {
+            Self::Http(c) => out.extend(c.problems()),
+            Self::File(_) => {}
+        }
+        out
+    }
+
+    /// Builds the writer (called on the sink's own arbiter, at every (re)start).
+    pub fn writer(&self) -> Result<Box<dyn SinkWriter>, String> {
+        match self {
+            Self::Http(c) => http::HttpWriter::new(c).map(|w| Box::new(w) as Box<dyn SinkWriter>),
+            Self::File(c) => file::FileWriter::new(c).map(|w| Box::new(w) as Box<dyn SinkWriter>),
+        }
+    }
+}
+
+fn default_batch() -> batch::BatchConfig {
+    batch::BatchConfig::default()
+}
+
+/// What a sink kind implements.
+pub trait SinkWriter {
+    /// Writes a batch; one verdict per record, in order. `Err` means nothing can be said about the
+    /// batch (destination down): the runner retries the whole batch with backoff and commits
+    /// nothing meanwhile. Writing the same records again must be harmless (idempotency keys, or
+    /// files not yet visible).
+    fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, Result<Vec<Verdict>, String>>;
+
+    /// Makes everything written so far durable and visible (a file sink renames its files);
+    /// called before offsets are committed.
+    fn flush(&mut self) -> LocalBoxFuture<'_, Result<(), String>>;
+}

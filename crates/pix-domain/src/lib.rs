@@ -13,9 +13,9 @@
 //! - [`decode`] owns body splitting, nesting depth and duplicate-key detection.
 //! - [`validate`] owns every rule of PIX.md §3/§6/§7 for canonical items, the closed
 //!   [`validate::ReasonCode`] set and the soft [`event::Flag`]s.
-//!
-//! Adapters for API Pix JSON, SPI XML and logs (in the service) map their input onto the canonical
-//! shape and run the same validator, so there is exactly one place where Pix rules live.
+//! - [`formats`] owns the other wire formats (BCB API Pix webhook, SPI XML pacs.008/004/002, log
+//!   lines): envelope checks, then each item mapped onto the canonical shape and run through the
+//!   same validator, so there is exactly one place where Pix rules live. Fuzzed by `fuzz/`.
 
 pub mod decode;
 pub mod event;

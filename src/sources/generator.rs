@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::sources::SourceDeps;
-use crate::sources::canonical::item_input;
+use pix_domain::formats::Format;
+
+use crate::sources::decoding::decode_line;
 use crate::sources::pipeline::{Submission, submit};
 use crate::supervisor::task::{TaskEnd, TaskFactory};
 use crate::synth::Synth;
@@ -91,7 +93,9 @@ async fn run(cfg: GeneratorSourceConfig, deps: SourceDeps, mut stop: watch::Rece
             None => cfg.batch,
         };
         let received_at = Utc::now();
-        let items = (0..n).map(|i| item_input(i, &synth.next_event().0, &deps.validation, &id, received_at)).collect();
+        let items = (0..n)
+            .flat_map(|i| decode_line(Format::Canonical, i, &synth.next_event().0, &deps.validation, &id, received_at))
+            .collect();
         let report = submit(
             &deps,
             Submission {

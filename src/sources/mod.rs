@@ -2,7 +2,7 @@
 //! own wire format, runs the shared validator and hands the result to `pipeline::submit`, which
 //! routes the valid events, dead-letters the rest and tells the source what is durable.
 
-pub mod canonical;
+pub mod decoding;
 pub mod file;
 pub mod generator;
 pub mod http;

@@ -7,6 +7,7 @@ mod broker_down;
 mod cli;
 mod file_source;
 mod fixtures;
+mod formats;
 mod generator;
 mod harness;
 mod http_source;

@@ -14,7 +14,7 @@ pub struct FileSourceConfig {
     /// Glob of the files to follow, e.g. `/var/log/spi/*.log`. Rotated files that still match are
     /// followed to their end; a renamed file that no longer matches is read to its end too.
     pub path: String,
-    /// Line format: `canonical` (one canonical JSON event per line).
+    /// Line format: `canonical` (one canonical JSON event per line) or `log_line`.
     #[serde(default)]
     pub format: FileFormat,
     /// Directory of the durable checkpoint (`<id>.checkpoint.json`): the position of each file,
@@ -51,6 +51,19 @@ pub enum FileFormat {
     /// One canonical JSON event per line.
     #[default]
     Canonical,
+    /// System log lines: canonical JSON or an SPI XML message after an optional prefix
+    /// (timestamp, level...).
+    LogLine,
+}
+
+impl FileFormat {
+    /// The domain decoder.
+    pub fn decoder(self) -> pix_domain::formats::Format {
+        match self {
+            Self::Canonical => pix_domain::formats::Format::Canonical,
+            Self::LogLine => pix_domain::formats::Format::LogLine,
+        }
+    }
 }
 
 /// Where to start in a new file.

@@ -18,7 +18,7 @@ use self::config::{FileFormat, FileSourceConfig};
 use self::tail::{Batch, Tailer};
 use crate::dead_letter::{DlqReason, Stage};
 use crate::sources::SourceDeps;
-use crate::sources::canonical::item_input;
+use crate::sources::decoding::decode_line;
 use crate::sources::pipeline::{ItemInput, RecordStatus, Submission, submit};
 use crate::supervisor::task::{TaskEnd, TaskFactory};
 use crate::telemetry::propagation::TraceParent;
@@ -88,7 +88,7 @@ async fn deliver(id: &Arc<str>, format: FileFormat, deps: &SourceDeps, batch: &B
     loop {
         let received_at = Utc::now();
         let items: Vec<ItemInput> =
-            pending.iter().map(|&i| decode_line(format, i, &batch.lines[i], deps, id, received_at)).collect();
+            pending.iter().flat_map(|&i| decode_one(format, i, &batch.lines[i], deps, id, received_at)).collect();
         let report = submit(
             deps,
             Submission {
@@ -114,30 +114,28 @@ async fn deliver(id: &Arc<str>, format: FileFormat, deps: &SourceDeps, batch: &B
     }
 }
 
-fn decode_line(
+fn decode_one(
     format: FileFormat,
     index: usize,
     (line, cut): &(Vec<u8>, bool),
     deps: &SourceDeps,
     id: &str,
     received_at: chrono::DateTime<Utc>,
-) -> ItemInput {
+) -> Vec<ItemInput> {
     if *cut {
         let reason = DlqReason {
             code: "payload.too_large".into(),
             path: String::new(),
             detail: "the line is longer than max_line_bytes; its first max_line_bytes bytes are kept".into(),
         };
-        return ItemInput {
+        return vec![ItemInput {
             index,
             bytes: line.clone(),
             verdict: Err((Stage::Decode, vec![reason])),
             end_to_end_id: None,
-        };
+        }];
     }
-    match format {
-        FileFormat::Canonical => item_input(index, line, &deps.validation, id, received_at),
-    }
+    decode_line(format.decoder(), index, line, &deps.validation, id, received_at)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {

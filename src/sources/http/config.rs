@@ -13,8 +13,7 @@ pub struct HttpSourceConfig {
     pub id: String,
     /// Address to listen on, e.g. `127.0.0.1:8080` (use `0.0.0.0:8080` in a container).
     pub listen: SocketAddr,
-    /// Wire format of `POST /v1/events`: `canonical` (the canonical Pix event as JSON object,
-    /// array or NDJSON).
+    /// Wire format: `canonical`, `bcb_webhook` or `spi_xml`.
     #[serde(default)]
     pub format: HttpFormat,
     /// Largest accepted body in bytes; larger bodies get 413.
@@ -46,9 +45,25 @@ const fn default_workers() -> usize {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HttpFormat {
-    /// The canonical Pix event (JSON object, array, or NDJSON).
+    /// The canonical Pix event (JSON object, array, or NDJSON) on `POST /v1/events`.
     #[default]
     Canonical,
+    /// The BCB API Pix webhook body `{"pix": [...]}` on `POST /v1/webhooks/pix` (the PSP appends
+    /// `/pix` to the registered URL) and `POST /v1/events`.
+    BcbWebhook,
+    /// ISO 20022 SPI XML (pacs.008 / pacs.004 / pacs.002) on `POST /v1/spi` and `POST /v1/events`.
+    SpiXml,
+}
+
+impl HttpFormat {
+    /// The domain decoder.
+    pub fn decoder(self) -> pix_domain::formats::Format {
+        match self {
+            Self::Canonical => pix_domain::formats::Format::Canonical,
+            Self::BcbWebhook => pix_domain::formats::Format::BcbWebhook,
+            Self::SpiXml => pix_domain::formats::Format::SpiXml,
+        }
+    }
 }
 
 /// Shared-secret HMAC-SHA256 of the raw body, sent by the caller in a header as `sha256=<hex>`

@@ -8,13 +8,14 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use futures::{FutureExt, StreamExt};
-use pix_domain::decode::{BodyFormat, split_body};
+use pix_domain::decode::BodyFormat;
 use serde_json::json;
 use tokio::time::Instant;
 
 use super::HandlerState;
-use crate::dead_letter::{DeadLetterRecord, DlqReason, Stage};
-use crate::sources::canonical::item_input;
+use super::config::HttpFormat;
+use crate::dead_letter::{DeadLetterRecord, Stage};
+use crate::sources::decoding::decode_body;
 use crate::sources::pipeline::{RecordStatus, Report, Submission, submit};
 use crate::telemetry::propagation::TraceParent;
 
@@ -54,7 +55,7 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
     let deadline = Instant::now() + state.config.request_timeout.saturating_sub(ANSWER_MARGIN);
     let max = state.config.max_body_bytes;
 
-    let (format, content_type) = match media_type(&req) {
+    let (format, content_type) = match media_type(&req, state.config.format) {
         Ok(f) => f,
         Err(resp) => return *resp,
     };
@@ -89,12 +90,20 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
     let trace = TraceParent::continue_or_new(header_str("traceparent"), header_str("tracestate"));
     let source_id = state.source_id.clone();
 
-    let items = match split_body(&body, format) {
+    let decoded = decode_body(
+        state.config.format.decoder(),
+        format,
+        &body,
+        &state.deps.validation,
+        &source_id,
+        received_at,
+        None,
+    );
+    let inputs = match decoded {
         Ok(items) => items,
-        Err(reason) => {
-            // Not JSON at all: 400, and the whole body goes to the dead-letter topic unchanged.
-            let reasons =
-                vec![DlqReason { code: reason.code.as_str().into(), path: reason.path, detail: reason.detail }];
+        Err(reasons) => {
+            // The envelope is unusable (not JSON/XML at all, DOCTYPE, unknown namespace, count
+            // mismatch...): 400, and the whole body goes to the dead-letter topic unchanged.
             let letter = DeadLetterRecord::new(
                 Stage::Decode,
                 &source_id,
@@ -112,8 +121,14 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
             return match out {
                 Ok(mut o) if matches!(o.first(), Some(Ok(_))) => {
                     let Some(Ok(p)) = o.pop() else { return unavailable_empty() };
+                    state
+                        .deps
+                        .metrics
+                        .dead_letters
+                        .with_label_values(&[Stage::Decode.as_str(), reasons[0].code.as_str()])
+                        .inc();
                     HttpResponse::BadRequest().json(json!({
-                        "error": "the body is not JSON",
+                        "error": "the body cannot be decoded as a whole",
                         "reasons": reasons,
                         "dead_letter": p,
                     }))
@@ -122,11 +137,6 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
             };
         }
     };
-
-    let inputs = items
-        .into_iter()
-        .map(|item| item_input(item.index, item.bytes, &state.deps.validation, &source_id, received_at))
-        .collect();
 
     let report = submit(
         &state.deps,
@@ -165,21 +175,28 @@ fn unavailable_empty() -> HttpResponse {
         .json(json!({"error": "Kafka did not acknowledge the dead letter in time; nothing was written", "accepted": 0}))
 }
 
-fn media_type(req: &HttpRequest) -> Result<(BodyFormat, &'static str), Box<HttpResponse>> {
-    let Some(ct) = req.headers().get(header::CONTENT_TYPE) else {
-        return Ok((BodyFormat::Json, "application/json"));
-    };
-    let essence = ct.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    match essence.as_str() {
-        "application/json" | "" => Ok((BodyFormat::Json, "application/json")),
-        "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
-            Ok((BodyFormat::Ndjson, "application/x-ndjson"))
-        }
-        _ => Err(Box::new(problem(
+fn media_type(req: &HttpRequest, wire: HttpFormat) -> Result<(BodyFormat, &'static str), Box<HttpResponse>> {
+    let essence = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|ct| ct.to_str().unwrap_or("?").split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let refused = |expected: &str| {
+        Err(Box::new(problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "payload.media_type",
-            "expected application/json or application/x-ndjson",
-        ))),
+            &format!("expected {expected}"),
+        )))
+    };
+    match (wire, essence.as_str()) {
+        (HttpFormat::SpiXml, "application/xml" | "text/xml" | "") => Ok((BodyFormat::Json, "application/xml")),
+        (HttpFormat::SpiXml, _) => refused("application/xml"),
+        (_, "application/json" | "") => Ok((BodyFormat::Json, "application/json")),
+        (HttpFormat::Canonical, "application/x-ndjson" | "application/ndjson" | "application/jsonl") => {
+            Ok((BodyFormat::Ndjson, "application/x-ndjson"))
+        }
+        (HttpFormat::Canonical, _) => refused("application/json or application/x-ndjson"),
+        (HttpFormat::BcbWebhook, _) => refused("application/json"),
     }
 }
 

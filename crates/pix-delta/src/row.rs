@@ -1,0 +1,209 @@
+//! [`Row`] (one consumed Kafka record) and its conversion into the table's cells, driven by
+//! [`crate::schema::COLUMNS`]. Pure: no I/O, no Arrow.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::pii::PiiHasher;
+use crate::schema::{COLUMNS, ColumnSpec, Kind, Source};
+
+/// One consumed Kafka record holding a canonical Pix event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Topic it was consumed from.
+    pub topic: String,
+    /// Partition it was consumed from.
+    pub partition: i32,
+    /// Its offset; the exactly-once check is on `(topic, partition, offset)`.
+    pub offset: i64,
+    /// The canonical event JSON as consumed (`pix-domain`'s `PixEvent`).
+    pub event: Value,
+}
+
+/// One value of one column, already in the column's [`Kind`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Absent optional value.
+    Null,
+    /// [`Kind::Utf8`].
+    Str(String),
+    /// [`Kind::Int64`].
+    I64(i64),
+    /// [`Kind::Int32`].
+    I32(i32),
+    /// [`Kind::Bool`].
+    Bool(bool),
+    /// [`Kind::TimestampUtc`], microseconds since the epoch.
+    TsMicros(i64),
+    /// [`Kind::Utf8List`].
+    StrList(Vec<String>),
+}
+
+/// A row converted into one cell per column of [`COLUMNS`], in order.
+pub type Record = Vec<Cell>;
+
+/// Converts `row` into cells; `Err(reason)` names the column and the problem, never the value.
+pub fn to_record(row: &Row, pii: &PiiHasher) -> Result<Record, String> {
+    if !row.event.is_object() {
+        return Err("not_an_object".to_owned());
+    }
+    COLUMNS.iter().map(|column| cell(row, column, pii)).collect()
+}
+
+fn cell(row: &Row, column: &ColumnSpec, pii: &PiiHasher) -> Result<Cell, String> {
+    let value = match column.source {
+        Source::KafkaTopic => Cell::Str(row.topic.clone()),
+        Source::KafkaPartition => Cell::I32(row.partition),
+        Source::KafkaOffset => Cell::I64(row.offset),
+        Source::EventDate => match row.event.get("event_time").and_then(Value::as_str) {
+            Some(text) => Cell::Str(parse_time(text, "event_time")?.format("%Y-%m-%d").to_string()),
+            None => Cell::Null,
+        },
+        Source::Json(pointer) => match row.event.pointer(pointer) {
+            None | Some(Value::Null) => Cell::Null,
+            Some(value) => convert(value, column)?,
+        },
+        Source::HashedJson(pointer) => match row.event.pointer(pointer) {
+            None | Some(Value::Null) => Cell::Null,
+            Some(Value::String(text)) => {
+                let domain = pointer.rsplit('/').next().unwrap_or(pointer);
+                Cell::Str(pii.hash(domain, text))
+            }
+            Some(_) => return Err(format!("type:{}", column.name)),
+        },
+        Source::HashedAccount(party) => match account_key(&row.event, party) {
+            Ok(Some(key)) => Cell::Str(pii.hash("account", &key)),
+            Ok(None) => Cell::Null,
+            Err(()) => return Err(format!("type:{}", column.name)),
+        },
+    };
+    if value == Cell::Null && !column.nullable {
+        return Err(format!("missing:{}", column.name));
+    }
+    Ok(value)
+}
+
+fn convert(value: &Value, column: &ColumnSpec) -> Result<Cell, String> {
+    let wrong_type = || format!("type:{}", column.name);
+    Ok(match column.kind {
+        Kind::Utf8 => Cell::Str(value.as_str().ok_or_else(wrong_type)?.to_owned()),
+        Kind::Int64 => Cell::I64(value.as_i64().ok_or_else(wrong_type)?),
+        Kind::Int32 => {
+            let wide = value.as_i64().ok_or_else(wrong_type)?;
+            Cell::I32(i32::try_from(wide).map_err(|_| format!("range:{}", column.name))?)
+        }
+        Kind::Bool => Cell::Bool(value.as_bool().ok_or_else(wrong_type)?),
+        Kind::TimestampUtc => {
+            let text = value.as_str().ok_or_else(wrong_type)?;
+            Cell::TsMicros(parse_time(text, column.name)?.timestamp_micros())
+        }
+        Kind::Utf8List => {
+            let items = value.as_array().ok_or_else(wrong_type)?;
+            let strings: Option<Vec<String>> =
+                items.iter().map(|item| item.as_str().map(str::to_owned)).collect();
+            Cell::StrList(strings.ok_or_else(wrong_type)?)
+        }
+    })
+}
+
+fn parse_time(text: &str, column: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("time:{column}"))
+}
+
+fn text(v: Option<&Value>) -> Result<&str, ()> {
+    match v {
+        None | Some(Value::Null) => Ok(""),
+        Some(Value::String(s)) => Ok(s.as_str()),
+        Some(_) => Err(()),
+    }
+}
+
+/// `{ispb}:{branch}:{number}` of the party's account, like `PixEvent::partition_key`; `Ok(None)`
+/// without an account; `Err` when the members have the wrong types.
+fn account_key(event: &Value, party: &str) -> Result<Option<String>, ()> {
+    let Some(party) = event.pointer(party) else { return Ok(None) };
+    let Some(account) = party.get("account") else { return Ok(None) };
+    let number = text(account.get("number"))?;
+    if number.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(format!("{}:{}:{number}", text(party.get("ispb"))?, text(account.get("branch"))?)))
+}
+
+/// RFC 3339 (UTC, ms) of a timestamp in microseconds; the inverse of the parse above.
+#[cfg(test)]
+fn format_micros(micros: i64) -> Option<String> {
+    DateTime::<Utc>::from_timestamp_micros(micros).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::COLUMNS;
+
+    fn pii() -> PiiHasher {
+        PiiHasher::new(b"test-salt-0123456789").unwrap()
+    }
+
+    fn row(event: Value) -> Row {
+        Row { topic: "pix.pagamentos".into(), partition: 1, offset: 7, event }
+    }
+
+    fn sample() -> Value {
+        serde_json::json!({
+            "schema_version": "1", "event_id": "E99999010202611251430000000000001:TRANSFER:PENDING",
+            "event_type": "TRANSFER", "category": "payment", "direction": "OUTBOUND",
+            "end_to_end_id": "E9999901020261125143000000000001", "amount": "150.25", "amount_cents": 15025,
+            "currency": "BRL", "event_time": "2026-11-25T23:30:05.120Z", "ingested_at": "2026-11-25T23:30:06.000Z",
+            "status": "PENDING",
+            "payer": {"ispb": "99999010", "tax_id": "52998224725", "tax_id_type": "CPF", "name": "Maria",
+                      "account": {"branch": "1", "number": "12345", "type": "CACC"}},
+            "payee": {"ispb": "12345678"}, "pix_key": "11222333000181", "pix_key_type": "CNPJ",
+            "is_med": false, "intra_psp": false, "local_hour": 20, "night_period": true,
+            "source": {"kind": "canonical", "item_index": 0, "raw_sha256": "00", "id": "http-main"},
+            "flags": ["E2E_TIMESTAMP_SKEW"], "remittance_info": "secret text"
+        })
+    }
+
+    fn get<'a>(record: &'a Record, name: &str) -> &'a Cell {
+        let i = COLUMNS.iter().position(|c| c.name == name).unwrap();
+        &record[i]
+    }
+
+    #[test]
+    fn converts_a_canonical_event_and_hashes_pii() {
+        let record = to_record(&row(sample()), &pii()).unwrap();
+        assert_eq!(get(&record, "event_date"), &Cell::Str("2026-11-25".into()));
+        assert_eq!(get(&record, "category"), &Cell::Str("payment".into()));
+        assert_eq!(get(&record, "amount_cents"), &Cell::I64(15025));
+        assert_eq!(get(&record, "local_hour"), &Cell::I32(20));
+        assert_eq!(get(&record, "kafka_offset"), &Cell::I64(7));
+        assert_eq!(get(&record, "flags"), &Cell::StrList(vec!["E2E_TIMESTAMP_SKEW".into()]));
+        assert_eq!(get(&record, "settled_at"), &Cell::Null);
+        let Cell::TsMicros(t) = get(&record, "event_time") else { panic!() };
+        assert_eq!(format_micros(*t).unwrap(), "2026-11-25T23:30:05.120Z");
+        assert_eq!(get(&record, "payer_tax_id_hash"), &Cell::Str(pii().hash("tax_id", "52998224725")));
+        assert_eq!(get(&record, "payer_account_hash"), &Cell::Str(pii().hash("account", "99999010:1:12345")));
+        assert_eq!(get(&record, "payee_account_hash"), &Cell::Null);
+        let text = format!("{record:?}");
+        for secret in ["52998224725", "Maria", "12345\"", "11222333000181", "secret text"] {
+            assert!(!text.contains(secret), "{secret} leaked");
+        }
+    }
+
+    #[test]
+    fn rejects_name_the_column_not_the_value() {
+        let mut event = sample();
+        event.as_object_mut().unwrap().remove("event_time");
+        assert_eq!(to_record(&row(event), &pii()).unwrap_err(), "missing:event_time");
+        let mut event = sample();
+        event["amount_cents"] = "15025".into();
+        assert_eq!(to_record(&row(event), &pii()).unwrap_err(), "type:amount_cents");
+        let mut event = sample();
+        event["settled_at"] = "yesterday".into();
+        assert_eq!(to_record(&row(event), &pii()).unwrap_err(), "time:settled_at");
+        assert_eq!(to_record(&row(Value::Null), &pii()).unwrap_err(), "not_an_object");
+    }
+}

@@ -1,0 +1,254 @@
+//! [`DeltaWriter`]: opens or creates the table, reads recorded offsets, and appends batches with
+//! their txn actions in one commit. See the crate docs for the protocol and the caller's duties.
+
+use std::collections::{HashMap, HashSet};
+
+use deltalake::checkpoints;
+use deltalake::kernel::Transaction;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::protocol::SaveMode;
+use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
+use deltalake::{DeltaTable, ensure_table_uri};
+
+use crate::config::DeltaSinkConfig;
+use crate::error::{DeltaSinkError, RowReject, Step};
+use crate::offsets::{self, TopicPartition};
+use crate::pii::PiiHasher;
+use crate::row::{self, Row};
+use crate::schema::{self, PARTITION_COLUMNS};
+use crate::batch;
+
+/// What one [`DeltaWriter::write`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Table version after the call: the new commit, or the current version when nothing was
+    /// committed.
+    pub version: u64,
+    /// Whether this call made a commit (false when every row was a duplicate or `rows` was empty).
+    pub committed: bool,
+    /// Rows written.
+    pub written: usize,
+    /// Rows skipped because the table already holds their offset (or they repeated in the batch).
+    pub skipped_duplicates: usize,
+    /// Whether a checkpoint was written after this commit.
+    pub checkpointed: bool,
+}
+
+/// Appends Pix events to one Delta table, exactly once per `(topic, partition, offset)`.
+///
+/// Blocking: the Delta kernel blocks the thread it runs on (NOTES P6), so run the writer on its
+/// own thread / actix `Arbiter` / `spawn_blocking`, never on a shared event loop.
+pub struct DeltaWriter {
+    cfg: DeltaSinkConfig,
+    /// The table handle; its state is refreshed before every offset read so decisions use the
+    /// latest commit of any writer.
+    table: DeltaTable,
+    pii: PiiHasher,
+}
+
+impl std::fmt::Debug for DeltaWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeltaWriter").field("cfg", &self.cfg).field("version", &self.table.version()).finish()
+    }
+}
+
+impl DeltaWriter {
+    /// Opens the table at `cfg.table_uri`, creating it (schema from [`crate::schema::COLUMNS`],
+    /// partitioned by `event_date`, `category`) when there is none; fails with
+    /// [`DeltaSinkError::SchemaMismatch`] when an existing table has another layout.
+    pub async fn open_or_create(cfg: DeltaSinkConfig) -> Result<Self, DeltaSinkError> {
+        let problems = cfg.problems();
+        let pii = match PiiHasher::new(cfg.pii_salt.as_bytes()) {
+            Some(pii) if problems.is_empty() => pii,
+            _ => return Err(DeltaSinkError::Config { problems }),
+        };
+        let uri = cfg.table_uri.as_str();
+        let url = ensure_table_uri(uri).map_err(DeltaSinkError::delta(uri, Step::Open))?;
+        let mut table = DeltaTable::try_from_url(url).await.map_err(DeltaSinkError::delta(uri, Step::Open))?;
+        if table.version().is_none() {
+            // `Ignore`: when another instance creates it first, load theirs (checked below).
+            // Creating in an empty directory logs a harmless kernel ERROR "No files in log
+            // segment" (NOTES P7).
+            table = table
+                .create()
+                .with_columns(schema::delta_fields())
+                .with_partition_columns(PARTITION_COLUMNS)
+                .with_save_mode(SaveMode::Ignore)
+                .with_comment("Pix events (pix-ingest Delta sink); PII only as keyed hashes")
+                .with_commit_properties(CommitProperties::default().with_create_checkpoint(false))
+                .await
+                .map_err(DeltaSinkError::delta(uri, Step::Create))?;
+            tracing::info!(table = uri, "Created the Delta table.");
+        }
+        let writer = Self { cfg, table, pii };
+        writer.check_schema()?;
+        Ok(writer)
+    }
+
+    fn check_schema(&self) -> Result<(), DeltaSinkError> {
+        let uri = self.cfg.table_uri.as_str();
+        let snapshot = self.table.snapshot().map_err(DeltaSinkError::delta(uri, Step::Open))?;
+        let table_schema = snapshot.schema();
+        let problems = schema::differences(table_schema.fields(), snapshot.metadata().partition_columns());
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(DeltaSinkError::SchemaMismatch { table_uri: uri.to_owned(), problems })
+        }
+    }
+
+    /// The table version currently loaded.
+    pub fn version(&self) -> Option<u64> {
+        self.table.version()
+    }
+
+    /// Reloads the table state (forward only) to see commits of other writers.
+    async fn refresh(&mut self) -> Result<(), DeltaSinkError> {
+        let uri = self.cfg.table_uri.as_str();
+        self.table.update_incremental(None).await.map_err(DeltaSinkError::delta(uri, Step::Refresh))
+    }
+
+    async fn recorded(&self, tp: &TopicPartition) -> Result<Option<i64>, DeltaSinkError> {
+        let uri = self.cfg.table_uri.as_str();
+        let app_id = offsets::txn_app_id(&self.cfg.app_id, &tp.0, tp.1);
+        let log_store = self.table.log_store();
+        self.table
+            .snapshot()
+            .map_err(DeltaSinkError::delta(uri, Step::ReadTxn))?
+            .transaction_version(log_store.as_ref(), app_id)
+            .await
+            .map_err(DeltaSinkError::delta(uri, Step::ReadTxn))
+    }
+
+    /// The last offset recorded in the table for each of `partitions` of `topic` (partitions the
+    /// table has never seen are absent). Reloads the table first. Seek each assigned partition to
+    /// `offset + 1`; for an absent one, fall back to the consumer group's committed offset.
+    pub async fn committed_offsets(
+        &mut self,
+        topic: &str,
+        partitions: &[i32],
+    ) -> Result<HashMap<i32, i64>, DeltaSinkError> {
+        self.refresh().await?;
+        let mut found = HashMap::new();
+        for &partition in partitions {
+            if let Some(offset) = self.recorded(&(topic.to_owned(), partition)).await? {
+                found.insert(partition, offset);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Appends `rows` in one Delta commit that also records, per topic-partition, the highest
+    /// offset written (a txn action). Rows at or below an offset the table already records are
+    /// skipped as duplicates, after reloading the table, so a retry or a replay after a crash
+    /// never writes a row twice. Nothing is written when any remaining row is not a canonical
+    /// event ([`DeltaSinkError::InvalidRows`]).
+    pub async fn write(&mut self, rows: Vec<Row>) -> Result<WriteOutcome, DeltaSinkError> {
+        let uri = self.cfg.table_uri.clone();
+        let uri = uri.as_str();
+        if rows.is_empty() {
+            return Ok(self.nothing_committed(0));
+        }
+        // The duplicate check must use the table as it is now, not as this handle last saw it:
+        // another instance may have written these partitions before a rebalance moved them here.
+        self.refresh().await?;
+        let tps: HashSet<TopicPartition> = rows.iter().map(|r| (r.topic.clone(), r.partition)).collect();
+        let mut recorded = HashMap::new();
+        for tp in tps {
+            if let Some(offset) = self.recorded(&tp).await? {
+                recorded.insert(tp, offset);
+            }
+        }
+        let plan = offsets::plan(rows, &recorded);
+        if plan.keep.is_empty() {
+            return Ok(self.nothing_committed(plan.skipped_duplicates));
+        }
+
+        let mut records = Vec::with_capacity(plan.keep.len());
+        let mut rejects = Vec::new();
+        for row in &plan.keep {
+            match row::to_record(row, &self.pii) {
+                Ok(record) => records.push(record),
+                Err(reason) => rejects.push(RowReject {
+                    topic: row.topic.clone(),
+                    partition: row.partition,
+                    offset: row.offset,
+                    reason,
+                }),
+            }
+        }
+        if !rejects.is_empty() {
+            return Err(DeltaSinkError::InvalidRows { table_uri: uri.to_owned(), rejects });
+        }
+
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let txns: Vec<Transaction> = plan
+            .txn_versions
+            .iter()
+            .map(|((topic, partition), offset)| {
+                let app_id = offsets::txn_app_id(&self.cfg.app_id, topic, *partition);
+                Transaction::new_with_last_update(app_id, *offset, Some(now_ms))
+            })
+            .collect();
+        // The txn actions ride in the same commit as the data files: either both are in the
+        // table or neither is. Writing them in a separate commit would reopen the window in
+        // which a crash duplicates or loses rows.
+        let properties = CommitProperties::default()
+            .with_create_checkpoint(false)
+            .with_application_transactions(txns);
+        let mut writer = RecordBatchWriter::for_table(&self.table)
+            .map_err(DeltaSinkError::delta(uri, Step::WriteFiles))?
+            .with_commit_properties(properties);
+        let batch = batch::build(writer.arrow_schema(), &records)
+            .map_err(|source| DeltaSinkError::Arrow { table_uri: uri.to_owned(), source })?;
+        writer.write(batch).await.map_err(DeltaSinkError::delta(uri, Step::WriteFiles))?;
+        // On a failed commit the uploaded files stay unreferenced (a later VACUUM removes them);
+        // the caller retries `write` with the same rows and the refresh above decides again.
+        let version = writer
+            .flush_and_commit(&mut self.table)
+            .await
+            .map_err(DeltaSinkError::delta(uri, Step::Commit))?;
+        let checkpointed = self.maybe_checkpoint(version).await;
+        tracing::info!(
+            table = uri,
+            version,
+            written = records.len(),
+            skipped_duplicates = plan.skipped_duplicates,
+            checkpointed,
+            "Committed rows and offsets to the Delta table."
+        );
+        Ok(WriteOutcome {
+            version,
+            committed: true,
+            written: records.len(),
+            skipped_duplicates: plan.skipped_duplicates,
+            checkpointed,
+        })
+    }
+
+    fn nothing_committed(&self, skipped_duplicates: usize) -> WriteOutcome {
+        WriteOutcome {
+            version: self.table.version().unwrap_or(0),
+            committed: false,
+            written: 0,
+            skipped_duplicates,
+            checkpointed: false,
+        }
+    }
+
+    /// Writes a checkpoint when `version` is a multiple of the interval. A failure is logged and
+    /// not returned: the data is committed, and the next interval writes a newer checkpoint.
+    async fn maybe_checkpoint(&self, version: u64) -> bool {
+        let interval = self.cfg.checkpoint_interval;
+        if interval == 0 || version % interval != 0 {
+            return false;
+        }
+        match checkpoints::create_checkpoint(&self.table, None).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(table = %self.cfg.table_uri, version, error = %error, "Delta checkpoint failed.");
+                false
+            }
+        }
+    }
+}

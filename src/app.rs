@@ -10,6 +10,8 @@ use actix::prelude::*;
 use backon::{ExponentialBuilder, Retryable};
 use rdkafka::producer::FutureProducer;
 
+use crate::admin::api::{apply_paused, reconcile};
+use crate::admin::state::DesiredState;
 use crate::admin::{self, AdminState};
 use crate::config::{Bootstrap, Config, TaxIdCheckDigits};
 use crate::dead_letter::DeadLetter;
@@ -18,9 +20,7 @@ use crate::kafka::{admin_config, ensure_topics, producer_config};
 use crate::router::{Flush, RoutingTable, TopicRouter};
 use crate::sinks::runner::SinkDeps;
 use crate::sources::{SourceDeps, ValidationSettings};
-use crate::supervisor::{
-    ChildConfig, ChildDeps, ChildInfo, ListChildren, RestartDelay, StartChild, StopAll, Supervisor,
-};
+use crate::supervisor::{ChildDeps, ChildInfo, ListChildren, RestartDelay, StartChild, StopAll, Supervisor};
 use crate::telemetry::metrics::Metrics;
 
 /// Why the service could not start.
@@ -137,18 +137,16 @@ impl AppHandle {
             },
         };
         let supervisor = Supervisor::new(deps, policy).start();
-        let children = config
-            .sinks
-            .iter()
-            .cloned()
-            .map(ChildConfig::Sink)
-            .chain(config.sources.iter().cloned().map(ChildConfig::Source));
+        // The YAML, with what the admin API changed before the last stop laid over it.
+        let desired = DesiredState::load(&config.admin.state_file).map_err(StartError::Config)?;
+        let (children, paused) = reconcile(&config, &desired).map_err(StartError::Config)?;
         for child in children {
             let id = child.id().to_owned();
             if let Ok(Err(e)) = supervisor.send(StartChild(child)).await {
                 return Err(StartError::Config(format!("{id}: {e}")));
             }
         }
+        apply_paused(&supervisor, &paused).await;
         let draining = Arc::new(AtomicBool::new(false));
         let admin = if config.admin.enabled {
             let kafka = admin_config(&config.kafka, &bootstrap, "pix-ingest-readiness")
@@ -159,6 +157,9 @@ impl AppHandle {
                 metrics: Arc::clone(&metrics),
                 kafka: Arc::new(kafka),
                 draining: Arc::clone(&draining),
+                token: config.admin.token.clone(),
+                base: Arc::new(config.clone()),
+                desired: std::sync::Mutex::new(desired),
             };
             let listen = config.admin.listen;
             Some(admin::start(listen, state).map_err(|source| StartError::Admin { listen, source })?)

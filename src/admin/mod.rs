@@ -1,7 +1,9 @@
 //! The admin listener (actix-web, its own port, 127.0.0.1 by default): liveness, readiness,
-//! Prometheus metrics and the registry of supervised actors. It talks only to the Supervisor.
-//! Mutating endpoints (add, pause, resume, restart, delete) are the admin-API issue's; they will
-//! sit behind the bearer token (`admin.token`).
+//! Prometheus metrics, the registry of supervised actors, and (in `api`) the mutating calls behind
+//! the bearer token. It talks only to the Supervisor. The OpenAPI document is `openapi.json`.
+
+pub mod api;
+pub mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +30,16 @@ pub struct AdminState {
     pub kafka: Arc<AdminClient<DefaultClientContext>>,
     /// Set at the start of shutdown: readiness drops first.
     pub draining: Arc<AtomicBool>,
+    /// `admin.token`: mutations need it.
+    pub token: Option<crate::config::Secret>,
+    /// The loaded config (the baseline that new entries are validated against).
+    pub base: Arc<crate::config::Config>,
+    /// What the API changed, persisted.
+    pub desired: std::sync::Mutex<state::DesiredState>,
 }
+
+/// The OpenAPI 3.1 document of this API, kept in the repo.
+pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// Binds the admin listener; returns its handle and bound address.
 pub fn start(listen: SocketAddr, state: AdminState) -> std::io::Result<(ServerHandle, SocketAddr)> {
@@ -38,6 +49,12 @@ pub fn start(listen: SocketAddr, state: AdminState) -> std::io::Result<(ServerHa
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(64 * 1024))
             .route("/healthz", web::get().to(healthz))
+            .route("/api/v1/openapi.json", web::get().to(openapi))
+            .route("/api/v1/sources", web::post().to(api::add_source))
+            .route("/api/v1/sinks", web::post().to(api::add_sink))
+            .route("/api/v1/actors/{id}/config", web::put().to(api::replace_config))
+            .route("/api/v1/actors/{id}/{action}", web::post().to(api::lifecycle))
+            .route("/api/v1/actors/{id}", web::delete().to(api::delete))
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
             .route("/api/v1/actors", web::get().to(actors))
@@ -52,6 +69,10 @@ pub fn start(listen: SocketAddr, state: AdminState) -> std::io::Result<(ServerHa
     actix_rt::spawn(server);
     tracing::info!(listen = %addr, "Admin listener up.");
     Ok((handle, addr))
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
 
 async fn healthz() -> HttpResponse {

@@ -72,11 +72,11 @@ pub fn load_str(file: &str, text: &str, vars: &dyn VarSource) -> Result<Config, 
 
 /// Parses with serde-saphyr (strict booleans: `yes`/`no`/`on` stay strings) and records the
 /// field path of a failure with serde_path_to_error.
-fn parse(text: &str) -> Result<Config, (String, Box<serde_saphyr::Error>)> {
+fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, (String, Box<serde_saphyr::Error>)> {
     let options = serde_saphyr::options! { strict_booleans: true };
     let mut path = String::new();
     let result = serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
-        serde_path_to_error::deserialize::<_, Config>(de).map_err(|e| {
+        serde_path_to_error::deserialize::<_, T>(de).map_err(|e| {
             path = e.path().to_string();
             e.into_inner()
         })
@@ -111,6 +111,39 @@ fn apply_overrides(config: &mut Config, vars: &dyn VarSource, errors: &mut Vec<C
     if let Some(v) = vars.get("PIX_INGEST_LOG_LEVEL") {
         config.telemetry.log_level = v;
     }
+}
+
+/// Parses one entry (a source or a sink, as JSON or YAML text) with the same code and the same
+/// `${VAR}` interpolation as the config file; errors name the field path inside the entry.
+pub fn parse_entry<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: &str,
+    vars: &dyn VarSource,
+) -> Result<T, ConfigErrors> {
+    let err = |line, column, field: String, message: String| ConfigError {
+        file: what.to_owned(),
+        line,
+        column,
+        field,
+        message,
+    };
+    let text = interpolate(text, vars).map_err(|errs| {
+        ConfigErrors(
+            errs.into_iter()
+                .map(|e| err(Some(e.line as u64), Some(e.column as u64), String::new(), e.message))
+                .collect(),
+        )
+    })?;
+    parse::<T>(&text).map_err(|(field, e)| {
+        let message = e.to_string();
+        let message = message.lines().next().unwrap_or("invalid entry").to_owned();
+        ConfigErrors(vec![err(e.location().map(|l| l.line()), e.location().map(|l| l.column()), field, message)])
+    })
+}
+
+/// Cross-field checks of a whole config: (field path, message) pairs, all of them.
+pub fn check(c: &Config) -> Vec<(String, String)> {
+    validate(c)
 }
 
 /// Cross-field checks: (field path, message) pairs, all of them.

@@ -16,6 +16,6 @@ mod types;
 pub mod vars;
 
 pub use error::{ConfigError, ConfigErrors};
-pub use load::{load, load_str};
+pub use load::{check, load, load_str, parse_entry};
 pub use secret::Secret;
 pub use types::*;

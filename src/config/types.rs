@@ -58,6 +58,13 @@ pub struct AdminConfig {
     /// means mutations are refused.
     #[serde(default)]
     pub token: Option<crate::config::Secret>,
+    /// Where the changes made through the admin API are persisted (overlay on this YAML).
+    #[serde(default = "default_state_file")]
+    pub state_file: std::path::PathBuf,
+}
+
+fn default_state_file() -> std::path::PathBuf {
+    "data/admin-state.json".into()
 }
 
 fn default_admin_listen() -> std::net::SocketAddr {
@@ -66,7 +73,7 @@ fn default_admin_listen() -> std::net::SocketAddr {
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { enabled: true, listen: default_admin_listen(), token: None }
+        Self { enabled: true, listen: default_admin_listen(), token: None, state_file: default_state_file() }
     }
 }
 

@@ -18,7 +18,6 @@ use pix_domain::PixEvent;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::SinkConfig;
@@ -26,7 +25,7 @@ use super::batch::Batcher;
 use crate::config::{KafkaConfig, TopicsConfig};
 use crate::dead_letter::{DeadLetterBatch, DeadLetterRecord, DlqReason, Origin, Stage};
 use crate::kafka::is_connection_property;
-use crate::supervisor::task::{Placement, TaskActor, TaskEnd};
+use crate::supervisor::task::{Placement, RunSignal, RunState, TaskActor, TaskEnd, is_stopping};
 use crate::supervisor::{ChildGuard, Control};
 use crate::telemetry::metrics::Metrics;
 
@@ -100,7 +99,7 @@ fn consumer_config(deps: &SinkDeps, group: &str) -> ClientConfig {
     c
 }
 
-async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: watch::Receiver<bool>) -> TaskEnd {
+async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
     let common = cfg.common();
     let id = common.id.clone();
     let mut writer = match cfg.writer() {
@@ -121,13 +120,42 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: watch::Receiver<bool>) -
     let mut batcher = Batcher::new(common.batch.clone());
     let mut pending: Vec<OwnedMessage> = Vec::new();
     let mut lag = LagClock::default();
+    let mut paused = false;
     loop {
-        let wait = batcher.time_left(std::time::Instant::now()).unwrap_or(Duration::from_millis(500));
-        let stopping = {
+        let state = *stop.borrow_and_update();
+        if state == RunState::Paused && !paused {
+            // Pausing the partitions stops fetching while we keep polling (so the group does not
+            // consider us dead); the open batch is written first so nothing waits half-done.
+            if !pending.is_empty() {
+                let batch = std::mem::take(&mut pending);
+                if let Err(end) = process(&id, &mut *writer, &consumer, &deps, batch, &stop, &mut lag).await {
+                    return end;
+                }
+                batcher.reset();
+            }
+            if let Ok(a) = consumer.assignment() {
+                let _ = consumer.pause(&a);
+            }
+            paused = true;
+            tracing::info!(sink = %id, "Sink paused.");
+        } else if state == RunState::Running && paused {
+            if let Ok(a) = consumer.assignment() {
+                let _ = consumer.resume(&a);
+            }
+            paused = false;
+            tracing::info!(sink = %id, "Sink resumed.");
+        }
+        let stopping = state == RunState::Stopping;
+        if !stopping {
+            let wait = if paused {
+                Duration::from_millis(500)
+            } else {
+                batcher.time_left(std::time::Instant::now()).unwrap_or(Duration::from_millis(500))
+            };
             let mut stream = consumer.stream();
             tokio::select! {
                 biased;
-                _ = stop.wait_for(|s| *s) => true,
+                _ = stop.changed() => continue,
                 next = tokio::time::timeout(wait, stream.next()) => {
                     match next {
                         Ok(Some(Ok(m))) => {
@@ -137,16 +165,14 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: watch::Receiver<bool>) -
                         Ok(Some(Err(error))) => tracing::warn!(sink = %id, %error, "Consumer error."),
                         Ok(None) | Err(_) => {}
                     }
-                    false
                 }
             }
-        };
-        if (stopping && !pending.is_empty()) || batcher.is_full(std::time::Instant::now()) {
-            if !pending.is_empty() {
-                let batch = std::mem::take(&mut pending);
-                if let Err(end) = process(&id, &mut *writer, &consumer, &deps, batch, &stop, &mut lag).await {
-                    return end;
-                }
+        }
+        let due = batcher.is_full(std::time::Instant::now()) && !paused;
+        if (stopping || due) && !pending.is_empty() {
+            let batch = std::mem::take(&mut pending);
+            if let Err(end) = process(&id, &mut *writer, &consumer, &deps, batch, &stop, &mut lag).await {
+                return end;
             }
             batcher.reset();
         }
@@ -173,7 +199,7 @@ async fn process(
     consumer: &StreamConsumer,
     deps: &SinkDeps,
     batch: Vec<OwnedMessage>,
-    stop: &watch::Receiver<bool>,
+    stop: &RunSignal,
     lag: &mut LagClock,
 ) -> Result<(), TaskEnd> {
     let m = &deps.metrics;
@@ -312,12 +338,12 @@ fn letter(
 struct Retrier<'a> {
     id: &'a str,
     metrics: &'a Metrics,
-    stop: &'a watch::Receiver<bool>,
+    stop: &'a RunSignal,
     delays: backon::ExponentialBackoff,
 }
 
 impl<'a> Retrier<'a> {
-    fn new(id: &'a str, metrics: &'a Metrics, stop: &'a watch::Receiver<bool>) -> Self {
+    fn new(id: &'a str, metrics: &'a Metrics, stop: &'a RunSignal) -> Self {
         let delays = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(100))
             .with_max_delay(Duration::from_secs(10))
@@ -329,7 +355,7 @@ impl<'a> Retrier<'a> {
 
     async fn failed(&mut self, what: &str, error: String) -> Result<(), TaskEnd> {
         self.metrics.sink_retries.with_label_values(&[self.id]).inc();
-        if *self.stop.borrow() {
+        if is_stopping(self.stop) {
             tracing::warn!(sink = %self.id, %error, "Stopping while the {what} still fails; the batch will be re-delivered.");
             return Err(TaskEnd::Stopped);
         }

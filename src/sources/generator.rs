@@ -7,14 +7,13 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
 
 use crate::sources::SourceDeps;
 use pix_domain::formats::Format;
 
 use crate::sources::decoding::decode_line;
 use crate::sources::pipeline::{Submission, submit};
-use crate::supervisor::task::{TaskEnd, TaskFactory};
+use crate::supervisor::task::{RunSignal, TaskEnd, TaskFactory, wait_while_paused};
 use crate::synth::Synth;
 use crate::telemetry::propagation::TraceParent;
 
@@ -73,7 +72,7 @@ pub fn task(cfg: GeneratorSourceConfig, deps: SourceDeps) -> TaskFactory {
     Box::new(move |stop| Box::pin(run(cfg, deps, stop)))
 }
 
-async fn run(cfg: GeneratorSourceConfig, deps: SourceDeps, mut stop: watch::Receiver<bool>) -> TaskEnd {
+async fn run(cfg: GeneratorSourceConfig, deps: SourceDeps, mut stop: RunSignal) -> TaskEnd {
     let own = deps.validation.own_ispbs.first().map(|i| i.as_str().to_owned()).unwrap_or_else(|| "99999010".into());
     let seed = cfg.seed.unwrap_or_else(|| Utc::now().timestamp_micros().unsigned_abs());
     let mut synth = Synth::new(seed, &own, cfg.invalid_ratio);
@@ -85,7 +84,12 @@ async fn run(cfg: GeneratorSourceConfig, deps: SourceDeps, mut stop: watch::Rece
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop.changed() => return TaskEnd::Stopped,
+            _ = stop.changed() => {
+                if !wait_while_paused(&mut stop).await {
+                    return TaskEnd::Stopped;
+                }
+                continue;
+            }
         }
         let n = match cfg.total {
             Some(total) if sent >= total => return TaskEnd::Completed,

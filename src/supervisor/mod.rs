@@ -35,6 +35,10 @@ pub enum Control {
         /// Time allowed.
         grace: Duration,
     },
+    /// Take no input until `Resume` (a sink stops consuming; an HTTP source answers 503).
+    Pause,
+    /// Undo `Pause`.
+    Resume,
 }
 
 /// The stored config of a child: what a restart rebuilds it from.
@@ -261,6 +265,49 @@ pub enum SupervisorError {
     /// A child with this id exists.
     #[error("an actor with id `{0}` already exists")]
     AlreadyExists(String),
+    /// No child with this id.
+    #[error("no actor with id `{0}`")]
+    NotFound(String),
+    /// The operation does not apply in the child's state.
+    #[error("actor `{id}` is {state}; {why}")]
+    InvalidState {
+        /// The child.
+        id: String,
+        /// Its state.
+        state: &'static str,
+        /// What would be needed.
+        why: &'static str,
+    },
+    /// A replacement config changes the id or the kind.
+    #[error("the new config must keep id `{0}` and its kind")]
+    IdentityChange(String),
+}
+
+/// Lifecycle operations of the admin API on one child.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Stop taking input.
+    Pause,
+    /// Take input again.
+    Resume,
+    /// Stop gracefully and start a fresh incarnation (also brings a FAILED child back).
+    Restart,
+    /// Stop gracefully (drain, flush, commit) and forget the child.
+    Delete,
+    /// Stop gracefully and start again with this config (same id and kind).
+    Replace(ChildConfig),
+}
+
+/// Apply `op` to child `id`; answers with the child's registry entry (none after Delete).
+#[derive(Message)]
+#[rtype(result = "Result<Option<ChildInfo>, SupervisorError>")]
+pub struct Command {
+    /// The child.
+    pub id: String,
+    /// What to do.
+    pub op: Op,
+    /// Time allowed for a graceful stop.
+    pub grace: Duration,
 }
 
 impl Handler<StartChild> for Supervisor {
@@ -341,24 +388,103 @@ impl Handler<ChildBound> for Supervisor {
 #[rtype(result = "Vec<ChildInfo>")]
 pub struct ListChildren;
 
+impl Supervisor {
+    fn info(&self, id: &str) -> Option<ChildInfo> {
+        let c = self.children.get(id)?;
+        Some(ChildInfo {
+            id: id.to_owned(),
+            kind: c.config.kind(),
+            r#type: c.config.type_name(),
+            state: c.state,
+            restarts: c.restart.total(),
+            last_error: c.last_error.as_ref().map(|(e, _)| e.clone()),
+            last_error_at: c.last_error.as_ref().map(|(_, t)| *t),
+            listen: c.listen,
+        })
+    }
+
+    /// The stored configs of every child, in id order (for persistence and the admin API).
+    pub fn configs(&self) -> Vec<(ChildConfig, ChildState)> {
+        self.children.values().map(|c| (c.config.clone(), c.state)).collect()
+    }
+}
+
+impl Handler<Command> for Supervisor {
+    type Result = ResponseActFuture<Self, Result<Option<ChildInfo>, SupervisorError>>;
+
+    fn handle(&mut self, msg: Command, _ctx: &mut Self::Context) -> Self::Result {
+        let Command { id, op, grace } = msg;
+        let Some(child) = self.children.get_mut(&id) else {
+            return Box::pin(actix::fut::ready(Err(SupervisorError::NotFound(id))));
+        };
+        let state = child.state;
+        let invalid = |why| Err(SupervisorError::InvalidState { id: id.clone(), state: state.as_str(), why });
+        match op {
+            Op::Pause | Op::Resume => {
+                let pause = matches!(op, Op::Pause);
+                let (from, to) = if pause {
+                    (ChildState::Running, ChildState::Paused)
+                } else {
+                    (ChildState::Paused, ChildState::Running)
+                };
+                if state != from {
+                    let why =
+                        if pause { "only a RUNNING actor can be paused" } else { "only a PAUSED actor can be resumed" };
+                    return Box::pin(actix::fut::ready(invalid(why)));
+                }
+                if let Some(c) = &child.control {
+                    c.do_send(if pause { Control::Pause } else { Control::Resume });
+                }
+                self.set_state(&id, to);
+                Box::pin(actix::fut::ready(Ok(self.info(&id))))
+            }
+            Op::Restart | Op::Delete | Op::Replace(_) => {
+                if let Op::Replace(new) = &op
+                    && (new.id() != id || new.kind() != child.config.kind())
+                {
+                    return Box::pin(actix::fut::ready(Err(SupervisorError::IdentityChange(id))));
+                }
+                // Mark it stopped first, so its exit is not taken for a crash.
+                let control = child.control.take();
+                self.set_state(&id, ChildState::Stopped);
+                let stop = async move {
+                    if let Some(c) = control {
+                        let _ = c.send(Control::Stop { grace }).await;
+                    }
+                };
+                Box::pin(stop.into_actor(self).map(move |(), act, ctx| match op {
+                    Op::Delete => {
+                        act.children.remove(&id);
+                        for s in ChildState::ALL {
+                            let _ = act.deps.source.metrics.actor_state.remove_label_values(&[&id, s.as_str()]);
+                        }
+                        Ok(None)
+                    }
+                    Op::Replace(new) => {
+                        if let Some(c) = act.children.get_mut(&id) {
+                            c.config = new;
+                            c.restart = RestartDelay::new(&act.policy);
+                        }
+                        act.spawn(&id, ctx);
+                        Ok(act.info(&id))
+                    }
+                    _ => {
+                        if let Some(c) = act.children.get_mut(&id) {
+                            c.restart = RestartDelay::new(&act.policy);
+                        }
+                        act.spawn(&id, ctx);
+                        Ok(act.info(&id))
+                    }
+                }))
+            }
+        }
+    }
+}
+
 impl Handler<ListChildren> for Supervisor {
     type Result = MessageResult<ListChildren>;
     fn handle(&mut self, _msg: ListChildren, _ctx: &mut Self::Context) -> Self::Result {
-        MessageResult(
-            self.children
-                .iter()
-                .map(|(id, c)| ChildInfo {
-                    id: id.clone(),
-                    kind: c.config.kind(),
-                    r#type: c.config.type_name(),
-                    state: c.state,
-                    restarts: c.restart.total(),
-                    last_error: c.last_error.as_ref().map(|(e, _)| e.clone()),
-                    last_error_at: c.last_error.as_ref().map(|(_, t)| *t),
-                    listen: c.listen,
-                })
-                .collect(),
-        )
+        MessageResult(self.children.keys().filter_map(|id| self.info(id)).collect())
     }
 }
 

@@ -21,9 +21,41 @@ pub enum TaskEnd {
     Failed(String),
 }
 
-/// Builds the task (on the thread that runs it); it watches the receiver for `true` (stop after
-/// the current batch).
-pub type TaskFactory = Box<dyn FnOnce(watch::Receiver<bool>) -> LocalBoxFuture<'static, TaskEnd> + Send>;
+/// What the supervisor asks of a running task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    /// Work.
+    Running,
+    /// Take no input (a sink pauses its partitions); keep state, wait for `Running`.
+    Paused,
+    /// Finish the current batch (flush, commit), then end.
+    Stopping,
+}
+
+/// The task's view of its run state.
+pub type RunSignal = watch::Receiver<RunState>;
+
+/// Waits while paused; returns `false` when the task must stop.
+pub async fn wait_while_paused(signal: &mut RunSignal) -> bool {
+    loop {
+        match *signal.borrow_and_update() {
+            RunState::Running => return true,
+            RunState::Stopping => return false,
+            RunState::Paused => {}
+        }
+        if signal.changed().await.is_err() {
+            return false;
+        }
+    }
+}
+
+/// Whether the task has been asked to stop.
+pub fn is_stopping(signal: &RunSignal) -> bool {
+    *signal.borrow() == RunState::Stopping
+}
+
+/// Builds the task (on the thread that runs it); it watches its `RunSignal`.
+pub type TaskFactory = Box<dyn FnOnce(RunSignal) -> LocalBoxFuture<'static, TaskEnd> + Send>;
 
 /// Where the task runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +71,7 @@ pub struct TaskActor {
     guard: ChildGuard,
     factory: Option<TaskFactory>,
     placement: Placement,
-    stop: Option<watch::Sender<bool>>,
+    state: Option<watch::Sender<RunState>>,
     arbiter: Option<actix::Arbiter>,
     /// Becomes `true` when the task has ended (a graceful stop waits for it).
     finished: (watch::Sender<bool>, watch::Receiver<bool>),
@@ -48,7 +80,7 @@ pub struct TaskActor {
 impl TaskActor {
     /// An actor that starts `factory`'s task when started.
     pub fn new(guard: ChildGuard, factory: TaskFactory, placement: Placement) -> Self {
-        Self { guard, factory: Some(factory), placement, stop: None, arbiter: None, finished: watch::channel(false) }
+        Self { guard, factory: Some(factory), placement, state: None, arbiter: None, finished: watch::channel(false) }
     }
 }
 
@@ -56,8 +88,8 @@ impl Actor for TaskActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let (tx, rx) = watch::channel(false);
-        self.stop = Some(tx);
+        let (tx, rx) = watch::channel(RunState::Running);
+        self.state = Some(tx);
         let Some(factory) = self.factory.take() else { return };
         // The task reports its end through a oneshot; a panic drops the sender (Canceled).
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
@@ -104,8 +136,8 @@ impl Handler<Control> for TaskActor {
             Control::Stop { grace } => {
                 // The task finishes its current batch (nothing acknowledged is re-sent, a sink
                 // flushes and commits), then ends; the actor stops with it. Wait for that.
-                if let Some(tx) = &self.stop {
-                    let _ = tx.send(true);
+                if let Some(tx) = &self.state {
+                    let _ = tx.send(RunState::Stopping);
                 }
                 let mut finished = self.finished.1.clone();
                 Box::pin(async move {
@@ -113,6 +145,19 @@ impl Handler<Control> for TaskActor {
                         tracing::warn!("A task did not finish within the grace period.");
                     }
                 })
+            }
+            Control::Pause | Control::Resume => {
+                let next = if matches!(msg, Control::Pause) { RunState::Paused } else { RunState::Running };
+                if let Some(tx) = &self.state {
+                    tx.send_if_modified(|s| {
+                        let change = *s != RunState::Stopping && *s != next;
+                        if change {
+                            *s = next;
+                        }
+                        change
+                    });
+                }
+                Box::pin(async {})
             }
         }
     }

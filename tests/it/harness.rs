@@ -75,6 +75,8 @@ telemetry:
   log_level: warn
 admin:
   listen: 127.0.0.1:0
+  token: "t0k3n"
+  state_file: "{state}"
 supervision:
   backoff_initial: 50ms
   backoff_max: 1s
@@ -83,6 +85,7 @@ supervision:
         r = topics.receipt,
         f = topics.refund,
         d = topics.dlq,
+        state = std::env::temp_dir().join(format!("{}.admin-state.json", topics.dlq)).display(),
     )
 }
 

@@ -3,6 +3,7 @@
 #![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod admin;
+mod admin_api;
 mod broker_down;
 mod cli;
 mod file_source;

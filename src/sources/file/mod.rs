@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
-use tokio::sync::watch;
 
 use self::config::{FileFormat, FileSourceConfig};
 use self::tail::{Batch, Tailer};
@@ -20,7 +19,7 @@ use crate::dead_letter::{DlqReason, Stage};
 use crate::sources::SourceDeps;
 use crate::sources::decoding::decode_line;
 use crate::sources::pipeline::{ItemInput, RecordStatus, Submission, submit};
-use crate::supervisor::task::{TaskEnd, TaskFactory};
+use crate::supervisor::task::{RunSignal, TaskEnd, TaskFactory, wait_while_paused};
 use crate::telemetry::propagation::TraceParent;
 
 /// How long one submission may wait for Kafka before its unavailable lines are retried.
@@ -38,7 +37,7 @@ pub fn task(cfg: FileSourceConfig, deps: SourceDeps) -> TaskFactory {
     })
 }
 
-async fn run(cfg: FileSourceConfig, deps: SourceDeps, mut stop: watch::Receiver<bool>) -> Result<(), String> {
+async fn run(cfg: FileSourceConfig, deps: SourceDeps, mut stop: RunSignal) -> Result<(), String> {
     let id: Arc<str> = Arc::from(cfg.id.as_str());
     let poll = cfg.poll_interval;
     let format = cfg.format;
@@ -49,7 +48,7 @@ async fn run(cfg: FileSourceConfig, deps: SourceDeps, mut stop: watch::Receiver<
     .await
     .map_err(|e| format!("cannot load the checkpoint: {e}"))?;
     loop {
-        if *stop.borrow() {
+        if !wait_while_paused(&mut stop).await {
             return Ok(());
         }
         let (t, batch) = blocking(move || {

@@ -51,6 +51,12 @@ pub(crate) async fn post_events(
 }
 
 async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<HandlerState>) -> HttpResponse {
+    if state.paused.load(std::sync::atomic::Ordering::SeqCst) {
+        // Paused: take nothing in; the client keeps its data and retries.
+        let mut resp = problem(StatusCode::SERVICE_UNAVAILABLE, "source.paused", "this source is paused; retry later");
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        return resp;
+    }
     let received_at = Utc::now();
     let deadline = Instant::now() + state.config.request_timeout.saturating_sub(ANSWER_MARGIN);
     let max = state.config.max_body_bytes;

@@ -11,6 +11,7 @@ mod handlers;
 pub mod signature;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix::prelude::*;
 use actix_web::dev::ServerHandle;
@@ -23,6 +24,8 @@ use crate::supervisor::{ChildGuard, Control};
 /// What the request handlers share.
 pub(crate) struct HandlerState {
     pub(crate) source_id: Arc<str>,
+    /// Set while the source is paused: requests get 503 and nothing is read.
+    pub(crate) paused: Arc<AtomicBool>,
     pub(crate) config: HttpSourceConfig,
     pub(crate) deps: SourceDeps,
 }
@@ -35,17 +38,20 @@ pub struct HttpSource {
     guard: ChildGuard,
     /// Handle of the running server; `None` before bind and after stop.
     server: Option<ServerHandle>,
+    /// Shared with the handlers.
+    paused: Arc<AtomicBool>,
 }
 
 impl HttpSource {
     /// A source that will listen when started.
     pub fn new(config: HttpSourceConfig, deps: SourceDeps, guard: ChildGuard) -> Self {
-        Self { config, deps, guard, server: None }
+        Self { config, deps, guard, server: None, paused: Arc::new(AtomicBool::new(false)) }
     }
 
     fn bind(&mut self) -> std::io::Result<(actix_web::dev::Server, std::net::SocketAddr)> {
         let state = web::Data::new(HandlerState {
             source_id: Arc::from(self.config.id.as_str()),
+            paused: Arc::clone(&self.paused),
             config: self.config.clone(),
             deps: self.deps.clone(),
         });
@@ -119,6 +125,10 @@ impl Handler<Control> for HttpSource {
                     .into_actor(self)
                     .map(|(), _act, ctx| ctx.stop()),
                 )
+            }
+            Control::Pause | Control::Resume => {
+                self.paused.store(matches!(msg, Control::Pause), Ordering::SeqCst);
+                Box::pin(async {}.into_actor(self))
             }
         }
     }

@@ -1,0 +1,299 @@
+//! The mutating half of the admin API: add sources and sinks, replace a config, pause, resume,
+//! restart and delete actors. Every call needs `Authorization: Bearer <admin.token>` (compared in
+//! constant time; with no token configured every mutation is refused), is validated by the same
+//! code as the config file, is written to the audit log (what, when, from where; never a secret),
+//! and is persisted in the desired-state file.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use super::AdminState;
+use crate::config::vars::ProcessEnv;
+use crate::config::{self, SourceConfig};
+use crate::sinks::SinkConfig;
+use crate::supervisor::{ChildConfig, Command, ListChildren, Op, StartChild, SupervisorError};
+
+/// Time allowed to a graceful stop requested through the API.
+const GRACE: Duration = Duration::from_secs(30);
+
+fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status).json(json!({"error": message.into()}))
+}
+
+fn audit(req: &HttpRequest, action: &str, id: &str, status: StatusCode) {
+    let peer = req.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(target: "pix_ingest::audit", action, actor = %id, peer = %peer, status = status.as_u16(), "Admin mutation.");
+}
+
+/// `Ok` when the request carries the configured bearer token; `Err` is the finished 401.
+#[allow(clippy::result_large_err)]
+fn authorize(req: &HttpRequest, state: &AdminState) -> Result<(), HttpResponse> {
+    let Some(token) = state.token.as_ref().filter(|t| !t.is_empty()) else {
+        return Err(error(StatusCode::UNAUTHORIZED, "admin mutations are disabled: no admin.token is configured"));
+    };
+    let given = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
+        Ok(())
+    } else {
+        Err(HttpResponse::Unauthorized()
+            .insert_header(("www-authenticate", "Bearer"))
+            .json(json!({"error": "missing or wrong bearer token"})))
+    }
+}
+
+/// Validates a new or replacing entry the way the config file is validated: parse with field
+/// paths, then the cross-field checks on the whole set (duplicate ids, listen addresses...).
+async fn validated(
+    state: &AdminState,
+    kind: &str,
+    body: &str,
+    replacing: Option<&str>,
+) -> Result<ChildConfig, HttpResponse> {
+    let bad = |errors: Vec<serde_json::Value>| {
+        HttpResponse::BadRequest().json(json!({"error": "invalid config", "errors": errors}))
+    };
+    let parsed = match kind {
+        "source" => config::parse_entry::<SourceConfig>("request body", body, &ProcessEnv).map(ChildConfig::Source),
+        _ => config::parse_entry::<SinkConfig>("request body", body, &ProcessEnv).map(ChildConfig::Sink),
+    };
+    let child = parsed.map_err(|e| {
+        bad(e.0.into_iter().map(|e| json!({"field": e.field, "line": e.line, "message": e.message})).collect())
+    })?;
+    // The candidate set: the running actors (minus the one replaced) plus this one, last.
+    let mut candidate = (*state.base).clone();
+    candidate.sources.clear();
+    candidate.sinks.clear();
+    let current = state.supervisor.send(Configs).await.unwrap_or_default();
+    if replacing.is_none() && current.iter().any(|c| c.id() == child.id()) {
+        return Err(error(StatusCode::CONFLICT, format!("an actor with id `{}` already exists", child.id())));
+    }
+    for c in current.into_iter().filter(|c| Some(c.id()) != replacing).chain(std::iter::once(child.clone())) {
+        match c {
+            ChildConfig::Source(s) => candidate.sources.push(s),
+            ChildConfig::Sink(s) => candidate.sinks.push(s),
+        }
+    }
+    let (prefix, index) = match &child {
+        ChildConfig::Source(_) => ("sources", candidate.sources.len().saturating_sub(1)),
+        ChildConfig::Sink(_) => ("sinks", candidate.sinks.len().saturating_sub(1)),
+    };
+    let own = format!("{prefix}[{index}]");
+    let problems: Vec<serde_json::Value> = config::check(&candidate)
+        .into_iter()
+        .filter(|(field, _)| field.starts_with(&own))
+        .map(|(field, message)| json!({"field": field.trim_start_matches(&own).trim_start_matches('.'), "message": message}))
+        .collect();
+    if problems.is_empty() { Ok(child) } else { Err(bad(problems)) }
+}
+
+/// The stored configs of every child.
+#[derive(actix::Message)]
+#[rtype(result = "Vec<ChildConfig>")]
+pub struct Configs;
+
+impl actix::Handler<Configs> for crate::supervisor::Supervisor {
+    type Result = actix::MessageResult<Configs>;
+    fn handle(&mut self, _: Configs, _: &mut Self::Context) -> Self::Result {
+        actix::MessageResult(self.configs().into_iter().map(|(c, _)| c).collect())
+    }
+}
+
+fn persist(state: &AdminState, f: impl FnOnce(&mut super::state::DesiredState)) {
+    let mut desired = match state.desired.lock() {
+        Ok(d) => d,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    f(&mut desired);
+    if let Err(e) = desired.save() {
+        tracing::error!(error = %e, "Cannot write the admin state file; the change is live but will not survive a restart.");
+    }
+}
+
+async fn add(req: HttpRequest, body: web::Bytes, state: web::Data<AdminState>, kind: &'static str) -> HttpResponse {
+    if let Err(resp) = authorize(&req, &state) {
+        audit(&req, &format!("add_{kind}"), "", resp.status());
+        return resp;
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let child = match validated(&state, kind, &text, None).await {
+        Ok(c) => c,
+        Err(resp) => {
+            audit(&req, &format!("add_{kind}"), "", resp.status());
+            return resp;
+        }
+    };
+    let id = child.id().to_owned();
+    let resp = match state.supervisor.send(StartChild(child)).await {
+        Ok(Ok(())) => {
+            persist(&state, |d| {
+                let e = d.entry(&id, kind);
+                e.body = Some(text);
+                e.deleted = false;
+                e.paused = false;
+            });
+            let info = state.supervisor.send(ListChildren).await.unwrap_or_default().into_iter().find(|c| c.id == id);
+            HttpResponse::Created().json(info)
+        }
+        Ok(Err(e @ SupervisorError::AlreadyExists(_))) => error(StatusCode::CONFLICT, e.to_string()),
+        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    audit(&req, &format!("add_{kind}"), &id, resp.status());
+    resp
+}
+
+pub(super) async fn add_source(req: HttpRequest, body: web::Bytes, state: web::Data<AdminState>) -> HttpResponse {
+    add(req, body, state, "source").await
+}
+
+pub(super) async fn add_sink(req: HttpRequest, body: web::Bytes, state: web::Data<AdminState>) -> HttpResponse {
+    add(req, body, state, "sink").await
+}
+
+pub(super) async fn replace_config(
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AdminState>,
+) -> HttpResponse {
+    if let Err(resp) = authorize(&req, &state) {
+        audit(&req, "replace_config", &id, resp.status());
+        return resp;
+    }
+    let kind = match state.supervisor.send(Configs).await.unwrap_or_default().iter().find(|c| c.id() == *id) {
+        Some(c) => c.kind(),
+        None => return error(StatusCode::NOT_FOUND, format!("no actor with id `{id}`")),
+    };
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let child = match validated(&state, kind, &text, Some(&id)).await {
+        Ok(c) => c,
+        Err(resp) => {
+            audit(&req, "replace_config", &id, resp.status());
+            return resp;
+        }
+    };
+    let resp = run(&state, &id, Op::Replace(child)).await;
+    if resp.status().is_success() {
+        persist(&state, |d| {
+            let e = d.entry(&id, kind);
+            e.body = Some(text);
+            e.paused = false;
+        });
+    }
+    audit(&req, "replace_config", &id, resp.status());
+    resp
+}
+
+async fn run(state: &AdminState, id: &str, op: Op) -> HttpResponse {
+    match state.supervisor.send(Command { id: id.to_owned(), op, grace: GRACE }).await {
+        Ok(Ok(Some(info))) => HttpResponse::Ok().json(info),
+        Ok(Ok(None)) => HttpResponse::NoContent().finish(),
+        Ok(Err(e @ SupervisorError::NotFound(_))) => error(StatusCode::NOT_FOUND, e.to_string()),
+        Ok(Err(e @ SupervisorError::InvalidState { .. })) => error(StatusCode::CONFLICT, e.to_string()),
+        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+pub(super) async fn lifecycle(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AdminState>,
+) -> HttpResponse {
+    let (id, action) = path.into_inner();
+    if let Err(resp) = authorize(&req, &state) {
+        audit(&req, &action, &id, resp.status());
+        return resp;
+    }
+    let op = match action.as_str() {
+        "pause" => Op::Pause,
+        "resume" => Op::Resume,
+        "restart" => Op::Restart,
+        _ => return error(StatusCode::NOT_FOUND, format!("unknown action `{action}`: pause, resume or restart")),
+    };
+    let resp = run(&state, &id, op).await;
+    if resp.status().is_success() && action != "restart" {
+        let kind =
+            state.supervisor.send(Configs).await.unwrap_or_default().iter().find(|c| c.id() == id).map(|c| c.kind());
+        if let Some(kind) = kind {
+            persist(&state, |d| d.entry(&id, kind).paused = action == "pause");
+        }
+    }
+    audit(&req, &action, &id, resp.status());
+    resp
+}
+
+pub(super) async fn delete(req: HttpRequest, id: web::Path<String>, state: web::Data<AdminState>) -> HttpResponse {
+    if let Err(resp) = authorize(&req, &state) {
+        audit(&req, "delete", &id, resp.status());
+        return resp;
+    }
+    let kind =
+        state.supervisor.send(Configs).await.unwrap_or_default().iter().find(|c| c.id() == *id).map(|c| c.kind());
+    let resp = run(&state, &id, Op::Delete).await;
+    if resp.status().is_success()
+        && let Some(kind) = kind
+    {
+        persist(&state, |d| {
+            let e = d.entry(&id, kind);
+            e.deleted = true;
+            e.body = None;
+            e.paused = false;
+        });
+    }
+    audit(&req, "delete", &id, resp.status());
+    resp
+}
+
+/// Children that must start paused, and the set to start, after applying the overlay to the YAML.
+pub fn reconcile(
+    yaml: &crate::config::Config,
+    desired: &super::state::DesiredState,
+) -> Result<(Vec<ChildConfig>, Vec<String>), String> {
+    let mut out: Vec<ChildConfig> = yaml
+        .sinks
+        .iter()
+        .cloned()
+        .map(ChildConfig::Sink)
+        .chain(yaml.sources.iter().cloned().map(ChildConfig::Source))
+        .collect();
+    let mut paused = Vec::new();
+    for (id, o) in &desired.actors {
+        if o.deleted {
+            out.retain(|c| c.id() != id);
+            continue;
+        }
+        if let Some(body) = &o.body {
+            let parsed = match o.kind.as_str() {
+                "source" => config::parse_entry::<SourceConfig>(&format!("admin state ({id})"), body, &ProcessEnv)
+                    .map(ChildConfig::Source),
+                _ => config::parse_entry::<SinkConfig>(&format!("admin state ({id})"), body, &ProcessEnv)
+                    .map(ChildConfig::Sink),
+            }
+            .map_err(|e| e.to_string())?;
+            out.retain(|c| c.id() != id);
+            out.push(parsed);
+        }
+        if o.paused {
+            paused.push(id.clone());
+        }
+    }
+    Ok((out, paused))
+}
+
+/// Pauses the children the overlay says are paused (at start).
+pub async fn apply_paused(supervisor: &actix::Addr<crate::supervisor::Supervisor>, ids: &[String]) {
+    for id in ids {
+        let _ = supervisor.send(Command { id: id.clone(), op: Op::Pause, grace: GRACE }).await;
+        tracing::info!(actor = %id, "Started paused, as the admin API left it.");
+    }
+}

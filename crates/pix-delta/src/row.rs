@@ -99,17 +99,14 @@ fn convert(value: &Value, column: &ColumnSpec) -> Result<Cell, String> {
         }
         Kind::Utf8List => {
             let items = value.as_array().ok_or_else(wrong_type)?;
-            let strings: Option<Vec<String>> =
-                items.iter().map(|item| item.as_str().map(str::to_owned)).collect();
+            let strings: Option<Vec<String>> = items.iter().map(|item| item.as_str().map(str::to_owned)).collect();
             Cell::StrList(strings.ok_or_else(wrong_type)?)
         }
     })
 }
 
 fn parse_time(text: &str, column: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| format!("time:{column}"))
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| format!("time:{column}"))
 }
 
 fn text(v: Option<&Value>) -> Result<&str, ()> {

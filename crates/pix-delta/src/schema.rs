@@ -134,10 +134,7 @@ pub const COLUMNS: &[ColumnSpec] = &[
 
 /// The Delta columns for table creation.
 pub fn delta_fields() -> Vec<StructField> {
-    COLUMNS
-        .iter()
-        .map(|c| StructField::new(c.name, c.kind.delta_type(), c.nullable))
-        .collect()
+    COLUMNS.iter().map(|c| StructField::new(c.name, c.kind.delta_type(), c.nullable)).collect()
 }
 
 /// Differences between an existing table's columns and [`COLUMNS`] (empty when compatible).

@@ -10,13 +10,13 @@ use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
 use deltalake::{DeltaTable, ensure_table_uri};
 
+use crate::batch;
 use crate::config::DeltaSinkConfig;
 use crate::error::{DeltaSinkError, RowReject, Step};
 use crate::offsets::{self, TopicPartition};
 use crate::pii::PiiHasher;
 use crate::row::{self, Row};
 use crate::schema::{self, PARTITION_COLUMNS};
-use crate::batch;
 
 /// What one [`DeltaWriter::write`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,9 +193,7 @@ impl DeltaWriter {
         // The txn actions ride in the same commit as the data files: either both are in the
         // table or neither is. Writing them in a separate commit would reopen the window in
         // which a crash duplicates or loses rows.
-        let properties = CommitProperties::default()
-            .with_create_checkpoint(false)
-            .with_application_transactions(txns);
+        let properties = CommitProperties::default().with_create_checkpoint(false).with_application_transactions(txns);
         let mut writer = RecordBatchWriter::for_table(&self.table)
             .map_err(DeltaSinkError::delta(uri, Step::WriteFiles))?
             .with_commit_properties(properties);
@@ -204,10 +202,8 @@ impl DeltaWriter {
         writer.write(batch).await.map_err(DeltaSinkError::delta(uri, Step::WriteFiles))?;
         // On a failed commit the uploaded files stay unreferenced (a later VACUUM removes them);
         // the caller retries `write` with the same rows and the refresh above decides again.
-        let version = writer
-            .flush_and_commit(&mut self.table)
-            .await
-            .map_err(DeltaSinkError::delta(uri, Step::Commit))?;
+        let version =
+            writer.flush_and_commit(&mut self.table).await.map_err(DeltaSinkError::delta(uri, Step::Commit))?;
         let checkpointed = self.maybe_checkpoint(version).await;
         tracing::info!(
             table = uri,
@@ -240,7 +236,7 @@ impl DeltaWriter {
     /// not returned: the data is committed, and the next interval writes a newer checkpoint.
     async fn maybe_checkpoint(&self, version: u64) -> bool {
         let interval = self.cfg.checkpoint_interval;
-        if interval == 0 || version % interval != 0 {
+        if interval == 0 || !version.is_multiple_of(interval) {
             return false;
         }
         match checkpoints::create_checkpoint(&self.table, None).await {

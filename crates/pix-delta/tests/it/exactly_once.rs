@@ -71,3 +71,13 @@ async fn an_invalid_row_fails_the_batch_permanently_and_writes_nothing() {
     assert_eq!(writer.write(batch).await.unwrap().written, 2);
     assert_eq!(writer.committed_offsets(crate::fixtures::TOPIC, &[0]).await.unwrap()[&0], 2);
 }
+
+/// An actix `Arbiter` runs a current-thread runtime; the kernel's nested `block_on` must still work
+/// there (it blocks the thread, hence the dedicated arbiter).
+#[tokio::test(flavor = "current_thread")]
+async fn works_on_a_current_thread_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = open(dir.path(), 1).await;
+    assert_eq!(writer.write(rows(3, 0..2)).await.unwrap().written, 2);
+    assert_eq!(writer.committed_offsets(TOPIC, &[3]).await.unwrap()[&3], 1);
+}

@@ -63,9 +63,12 @@ pub async fn read_back(dir: &Path) -> (usize, BTreeSet<(i32, i64)>) {
     let mut count = 0;
     let mut keys = BTreeSet::new();
     for uri in table.get_file_uris().unwrap() {
-        let path = uri.strip_prefix("file://").unwrap_or(&uri).to_owned();
-        let path = percent_decode(&path);
-        let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        // Local tables give `file://` URLs (percent-encoded partition values) or plain paths.
+        let path = match url::Url::parse(&uri) {
+            Ok(url) if url.scheme() == "file" => url.to_file_path().unwrap(),
+            _ => std::path::PathBuf::from(&uri),
+        };
+        let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for batch in ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap() {
             let batch = batch.unwrap();
             let parts = batch.column_by_name("kafka_partition").unwrap();
@@ -80,22 +83,4 @@ pub async fn read_back(dir: &Path) -> (usize, BTreeSet<(i32, i64)>) {
         }
     }
     (count, keys)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
 }

@@ -16,8 +16,11 @@ async fn files_land_under_event_date_and_category_directories() {
     ];
     assert_eq!(writer.write(batch).await.unwrap().written, 3);
     let table = dir.path().join("table");
-    for sub in ["event_date=2026-11-24/category=payment", "event_date=2026-11-25/category=payment",
-                "event_date=2026-11-25/category=receipt"] {
+    for sub in [
+        "event_date=2026-11-24/category=payment",
+        "event_date=2026-11-25/category=payment",
+        "event_date=2026-11-25/category=receipt",
+    ] {
         let files: Vec<_> = std::fs::read_dir(table.join(sub))
             .unwrap_or_else(|e| panic!("{sub}: {e}"))
             .filter_map(|e| e.ok())
@@ -77,4 +80,23 @@ async fn a_table_with_another_schema_is_refused_permanently() {
     let mut bad = config(dir.path(), 0);
     bad.pii_salt = "short".into();
     assert!(matches!(DeltaWriter::open_or_create(bad).await, Err(DeltaSinkError::Config { .. })));
+}
+
+/// The txn layout other tools rely on: one `txn` action per topic-partition in the data commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_commit_carries_one_txn_action_per_topic_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = open(dir.path(), 0).await;
+    let batch: Vec<_> = rows(0, 0..3).into_iter().chain(rows(5, 10..12)).collect();
+    writer.write(batch).await.unwrap();
+    let log = std::fs::read_to_string(dir.path().join("table/_delta_log/00000000000000000001.json")).unwrap();
+    let actions: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut txns: Vec<(String, i64)> = actions
+        .iter()
+        .filter_map(|a| a.get("txn"))
+        .map(|t| (t["appId"].as_str().unwrap().to_owned(), t["version"].as_i64().unwrap()))
+        .collect();
+    txns.sort();
+    assert_eq!(txns, vec![(format!("delta-it-{TOPIC}-0"), 2), (format!("delta-it-{TOPIC}-5"), 11)]);
+    assert_eq!(actions.iter().filter(|a| a.get("add").is_some()).count(), 1);
 }

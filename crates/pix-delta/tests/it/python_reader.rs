@@ -43,10 +43,7 @@ async fn python_deltalake_reads_every_row_once_and_the_offsets() {
         Err(e) => panic!("python3 is required for the independent Delta reader test ({e}); install python3"),
     };
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "python reader failed (needs `pip install deltalake==1.6.6 pyarrow`):\n{stderr}"
-    );
+    assert!(output.status.success(), "python reader failed (needs `pip install deltalake==1.6.6 pyarrow`):\n{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
 
     let ids: Vec<String> = serde_json::from_value(report["event_ids"].clone()).unwrap();

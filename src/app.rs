@@ -134,6 +134,7 @@ impl AppHandle {
                 bootstrap: bootstrap.clone(),
                 kafka: Arc::new(config.kafka.clone()),
                 topics: Arc::new(config.topics.clone()),
+                crashes: Arc::default(),
             },
         };
         let supervisor = Supervisor::new(deps, policy).start();

@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod file;
 pub mod http;
+pub mod quarantine;
 pub mod runner;
 
 use futures::future::LocalBoxFuture;

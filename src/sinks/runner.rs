@@ -22,6 +22,7 @@ use tokio::time::Instant;
 
 use super::SinkConfig;
 use super::batch::Batcher;
+use super::quarantine::{CrashLog, Mode, QUARANTINE_AFTER};
 use crate::config::{KafkaConfig, TopicsConfig};
 use crate::dead_letter::{DeadLetterBatch, DeadLetterRecord, DlqReason, Origin, Stage};
 use crate::kafka::is_connection_property;
@@ -42,6 +43,8 @@ pub struct SinkDeps {
     pub kafka: Arc<KafkaConfig>,
     /// Topic names.
     pub topics: Arc<TopicsConfig>,
+    /// Which records crashed which sink (outlives restarts).
+    pub crashes: Arc<CrashLog>,
 }
 
 /// One consumed record, decoded.
@@ -236,10 +239,48 @@ async fn process(
 
     let started = Instant::now();
     let mut retrier = Retrier::new(id, m, stop);
-    let verdicts = loop {
-        match writer.write(&records).await {
-            Ok(v) => break v,
-            Err(e) => retrier.failed("write", e).await?,
+    let coord = |r: &SinkRecord| (r.topic.clone(), r.partition, r.offset);
+    let crashes = &deps.crashes;
+    let verdicts = match crashes.mode(id) {
+        Mode::Batch => {
+            // If this write panics, the coordinates stay recorded and the next incarnation isolates.
+            crashes.begin(id, records.iter().map(coord).collect());
+            let v = loop {
+                match writer.write(&records).await {
+                    Ok(v) => break v,
+                    Err(e) => retrier.failed("write", e).await?,
+                }
+            };
+            crashes.end(id);
+            v
+        }
+        Mode::Isolate => {
+            tracing::warn!(sink = %id, "A previous write crashed this sink; writing one record at a time.");
+            let mut out = Vec::with_capacity(records.len());
+            for r in &records {
+                let c = coord(r);
+                if crashes.is_poison(id, &c) {
+                    tracing::error!(sink = %id, topic = %c.0, partition = c.1, offset = c.2,
+                        "Record crashed the sink repeatedly; quarantined to the dead-letter topic.");
+                    crashes.forget(id, &c);
+                    out.push(Verdict::DeadLetter {
+                        code: "sink.quarantined",
+                        detail: format!("the record crashed the sink {QUARANTINE_AFTER} times"),
+                    });
+                    continue;
+                }
+                crashes.begin(id, vec![c]);
+                let one = std::slice::from_ref(r);
+                let v = loop {
+                    match writer.write(one).await {
+                        Ok(mut v) => break v.pop().unwrap_or(Verdict::Written),
+                        Err(e) => retrier.failed("write", e).await?,
+                    }
+                };
+                crashes.end(id);
+                out.push(v);
+            }
+            out
         }
     };
     m.sink_write_seconds.with_label_values(&[id]).observe(started.elapsed().as_secs_f64());

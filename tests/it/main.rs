@@ -14,3 +14,4 @@ mod harness;
 mod http_source;
 mod kafka;
 mod sinks;
+mod supervision;

@@ -35,6 +35,23 @@ pub struct FileSinkConfig {
     /// `ndjson`.
     #[serde(default)]
     pub format: FileSinkFormat,
+    /// Test-only fault injection (feature `fault-injection`, never in release builds).
+    #[cfg(feature = "fault-injection")]
+    #[serde(default)]
+    pub fault: Option<Fault>,
+}
+
+/// Faults a test can inject into a file sink.
+#[cfg(feature = "fault-injection")]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// Panic while writing an event with this amount.
+    #[serde(default)]
+    pub panic_on_amount: Option<String>,
+    /// Panic as soon as the writer is built (every incarnation crashes).
+    #[serde(default)]
+    pub panic_on_start: bool,
 }
 
 /// File formats.
@@ -62,6 +79,13 @@ pub struct FileWriter {
 impl FileWriter {
     /// Prepares the directory and removes temp files a crash of this sink left behind.
     pub fn new(cfg: &FileSinkConfig) -> Result<Self, String> {
+        #[cfg(feature = "fault-injection")]
+        if cfg.fault.as_ref().is_some_and(|f| f.panic_on_start) {
+            #[allow(clippy::panic)]
+            {
+                panic!("fault injection: panic_on_start");
+            }
+        }
         std::fs::create_dir_all(&cfg.dir).map_err(|e| format!("{}: {e}", cfg.dir.display()))?;
         remove_stale(&cfg.dir, &format!(".part-{}-", cfg.id)).map_err(|e| format!("{}: {e}", cfg.dir.display()))?;
         Ok(Self { cfg: cfg.clone(), open: BTreeMap::new(), seq: 0 })
@@ -107,6 +131,15 @@ impl SinkWriter for FileWriter {
     fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, Result<Vec<Verdict>, String>> {
         Box::pin(async move {
             for r in records {
+                #[cfg(feature = "fault-injection")]
+                if let Some(amount) = self.cfg.fault.as_ref().and_then(|f| f.panic_on_amount.as_deref())
+                    && r.event.amount.map(|a| a.to_string()).as_deref() == Some(amount)
+                {
+                    #[allow(clippy::panic)]
+                    {
+                        panic!("fault injection: panic_on_amount");
+                    }
+                }
                 let f = self.file_for(r).map_err(|e| e.to_string())?;
                 f.file.write_all(&r.payload).and_then(|()| f.file.write_all(b"\n")).map_err(|e| e.to_string())?;
             }

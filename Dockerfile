@@ -11,6 +11,7 @@ COPY crates ./crates
 COPY src ./src
 COPY config ./config
 COPY tests ./tests
+COPY benches ./benches
 RUN cargo build --release --locked --bin pix-ingest
 
 FROM debian:bookworm-slim

@@ -354,6 +354,8 @@ mod tests {
             ("KAFKA_SASL_USERNAME".to_owned(), "u".to_owned()),
             ("KAFKA_SASL_PASSWORD".to_owned(), "p".to_owned()),
             ("WEBHOOK_HMAC_SECRET".to_owned(), "w".to_owned()),
+            ("PIX_DELTA_PII_SALT".to_owned(), "0123456789abcdef0123".to_owned()),
+            ("SCORING_TOKEN".to_owned(), "s".to_owned()),
         ]
         .into();
         let mut n = 0;

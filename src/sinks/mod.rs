@@ -7,6 +7,8 @@
 //! `SinkWriter`: adding one touches its folder, one `SinkConfig` variant and one match arm.
 
 pub mod batch;
+#[cfg(feature = "delta")]
+pub mod delta;
 pub mod file;
 pub mod http;
 pub mod quarantine;
@@ -52,6 +54,9 @@ pub enum SinkConfig {
     Http(http::HttpSinkConfig),
     /// NDJSON files in a landing directory partitioned by date and category.
     File(file::FileSinkConfig),
+    /// A Delta Lake table, exactly once (feature `delta`, on by default).
+    #[cfg(feature = "delta")]
+    Delta(delta::DeltaSinkConfig),
 }
 
 impl<'de> Deserialize<'de> for SinkConfig {
@@ -60,13 +65,15 @@ impl<'de> Deserialize<'de> for SinkConfig {
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = SinkConfig;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a sink: a map with `type: http | file`")
+                f.write_str("a sink: a map with `type: http | file | delta`")
             }
             fn visit_map<M: serde::de::MapAccess<'de>>(self, map: M) -> Result<SinkConfig, M::Error> {
                 crate::config::visit_tagged(map, |tag, rest| match tag {
                     "http" => http::HttpSinkConfig::deserialize(rest).map(SinkConfig::Http),
                     "file" => file::FileSinkConfig::deserialize(rest).map(SinkConfig::File),
-                    other => Err(serde::de::Error::unknown_variant(other, &["http", "file"])),
+                    #[cfg(feature = "delta")]
+                    "delta" => delta::DeltaSinkConfig::deserialize(rest).map(SinkConfig::Delta),
+                    other => Err(serde::de::Error::unknown_variant(other, &["http", "file", "delta"])),
                 })
             }
         }
@@ -92,6 +99,8 @@ impl SinkConfig {
         match self {
             Self::Http(c) => CommonSinkConfig { id: c.id.clone(), topics: c.topics.clone(), batch: c.batch.clone() },
             Self::File(c) => CommonSinkConfig { id: c.id.clone(), topics: c.topics.clone(), batch: c.batch.clone() },
+            #[cfg(feature = "delta")]
+            Self::Delta(c) => CommonSinkConfig { id: c.id.clone(), topics: c.topics.clone(), batch: c.batch.clone() },
         }
     }
 
@@ -100,6 +109,8 @@ impl SinkConfig {
         match self {
             Self::Http(c) => &c.id,
             Self::File(c) => &c.id,
+            #[cfg(feature = "delta")]
+            Self::Delta(c) => &c.id,
         }
     }
 
@@ -108,6 +119,8 @@ impl SinkConfig {
         match self {
             Self::Http(_) => "http",
             Self::File(_) => "file",
+            #[cfg(feature = "delta")]
+            Self::Delta(_) => "delta",
         }
     }
 
@@ -120,6 +133,8 @@ impl SinkConfig {
         match self {
             Self::Http(c) => out.extend(c.problems()),
             Self::File(_) => {}
+            #[cfg(feature = "delta")]
+            Self::Delta(c) => out.extend(c.problems()),
         }
         out
     }
@@ -129,6 +144,8 @@ impl SinkConfig {
         match self {
             Self::Http(c) => http::HttpWriter::new(c).map(|w| Box::new(w) as Box<dyn SinkWriter>),
             Self::File(c) => file::FileWriter::new(c).map(|w| Box::new(w) as Box<dyn SinkWriter>),
+            #[cfg(feature = "delta")]
+            Self::Delta(c) => delta::DeltaSink::new(c).map(|w| Box::new(w) as Box<dyn SinkWriter>),
         }
     }
 }
@@ -148,4 +165,15 @@ pub trait SinkWriter {
     /// Makes everything written so far durable and visible (a file sink renames its files);
     /// called before offsets are committed.
     fn flush(&mut self) -> LocalBoxFuture<'_, Result<(), String>>;
+
+    /// For a destination that records Kafka offsets itself (Delta): the last offset it holds per
+    /// partition, so the runner seeks past it on every assignment. `None`: Kafka's committed
+    /// offsets are the truth.
+    fn committed_offsets<'a>(
+        &'a mut self,
+        _topic: &'a str,
+        _partitions: &'a [i32],
+    ) -> LocalBoxFuture<'a, Result<Option<std::collections::HashMap<i32, i64>>, String>> {
+        Box::pin(async { Ok(None) })
+    }
 }

@@ -6,7 +6,7 @@
 //! anywhere before that re-delivers the batch (at-least-once; writers are idempotent per record:
 //! HTTP idempotency keys, files that only become visible on flush).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -124,7 +124,21 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
     let mut pending: Vec<OwnedMessage> = Vec::new();
     let mut lag = LagClock::default();
     let mut paused = false;
+    let mut assigned: BTreeSet<(String, i32)> = BTreeSet::new();
     loop {
+        // Start and every rebalance: a destination that records its own offsets (Delta) decides
+        // where each newly assigned partition is read from.
+        if let Ok(a) = consumer.assignment() {
+            let now: BTreeSet<(String, i32)> =
+                a.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect();
+            if now != assigned {
+                let added: Vec<(String, i32)> = now.difference(&assigned).cloned().collect();
+                assigned = now;
+                if !added.is_empty() {
+                    seek_committed(&id, &mut *writer, &consumer, &added, &mut pending).await;
+                }
+            }
+        }
         let state = *stop.borrow_and_update();
         if state == RunState::Paused && !paused {
             // Pausing the partitions stops fetching while we keep polling (so the group does not
@@ -181,6 +195,43 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
         }
         if stopping {
             return TaskEnd::Stopped;
+        }
+    }
+}
+
+/// Seeks each newly assigned partition past the offset the destination already holds, and drops
+/// consumed records at or below it. Failures are logged: the destination's own de-duplication
+/// (Delta txn versions) still keeps every row exactly once.
+async fn seek_committed(
+    id: &str,
+    writer: &mut dyn super::SinkWriter,
+    consumer: &StreamConsumer,
+    added: &[(String, i32)],
+    pending: &mut Vec<OwnedMessage>,
+) {
+    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+    for (t, p) in added {
+        by_topic.entry(t.as_str()).or_default().push(*p);
+    }
+    for (topic, partitions) in by_topic {
+        match writer.committed_offsets(topic, &partitions).await {
+            Ok(Some(offsets)) => {
+                for (p, last) in offsets {
+                    pending.retain(|m| !(m.topic() == topic && m.partition() == p && m.offset() <= last));
+                    match consumer.seek(topic, p, Offset::Offset(last + 1), Duration::from_secs(5)) {
+                        Ok(()) => {
+                            tracing::info!(sink = %id, topic, partition = p, offset = last + 1, "Seeked to the destination's offset.")
+                        }
+                        Err(error) => {
+                            tracing::info!(sink = %id, topic, partition = p, %error, "Seek failed; the destination de-duplicates.")
+                        }
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(sink = %id, topic, %error, "Cannot read the destination's offsets; it de-duplicates.")
+            }
         }
     }
 }

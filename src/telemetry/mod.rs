@@ -12,7 +12,11 @@ use crate::config::{LogFormat, TelemetryConfig};
 
 /// Installs the global log subscriber. Call once, from `main`.
 pub fn init_logging(cfg: &TelemetryConfig) -> Result<(), String> {
-    let filter = EnvFilter::try_new(&cfg.log_level).map_err(|e| e.to_string())?;
+    // The Delta kernel logs a nested block_on at INFO on every write, and "No files in log
+    // segment" at ERROR when it opens a table it is about to create (NOTES P6/P7): both are
+    // expected, so they are quieted unless the operator's filter names them.
+    let directives = format!("buoyant_kernel=warn,buoyant_kernel::snapshot::builder=off,{}", cfg.log_level);
+    let filter = EnvFilter::try_new(directives).map_err(|e| e.to_string())?;
     let registry = tracing_subscriber::registry();
     let result = match cfg.log_format {
         LogFormat::Json => registry

@@ -75,3 +75,88 @@ fn run_on_the_embedded_broker_acknowledges_a_post() {
     assert!(logs.contains("NON-DURABLE DEV MODE"), "the log must say it loudly: {logs}");
     assert!(!logs.contains("52998224725"), "no CPF in the logs");
 }
+
+/// SIGTERM while clients are posting: every record answered 2xx is in Kafka afterwards.
+#[test]
+fn sigterm_under_load_loses_nothing_acknowledged() {
+    use crate::harness::{Topics, bootstrap, unique};
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex};
+
+    let b = bootstrap();
+    let topics = Topics::new(&unique("sigterm"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "kafka:\n  bootstrap_servers: \"{b}\"\n  create_topics: {{ partitions: 3, replication_factor: 1 }}\n\
+             topics: {{ payment: {}, receipt: {}, refund: {}, dead_letter: {} }}\n\
+             pix: {{ own_ispbs: [\"{OWN}\"] }}\n\
+             sources:\n  - {{ id: api, type: http, listen: \"127.0.0.1:{port}\" }}\n\
+             admin: {{ listen: \"127.0.0.1:0\" }}\nshutdown: {{ grace: 20s }}\n",
+            topics.payment, topics.receipt, topics.refund, topics.dlq
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none(), "the service did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let url = format!("http://127.0.0.1:{port}/v1/events");
+    let loads: Vec<_> = (0..4)
+        .map(|_| {
+            let (acked, url) = (Arc::clone(&acked), url.clone());
+            rt.spawn(async move {
+                let client = reqwest::Client::new();
+                // Bounded: at most 400 requests per client; stops at the first refused connection.
+                for _ in 0..400 {
+                    let events: Vec<_> = (0..10).map(|_| fixtures::payment(&fixtures::e2e(OWN))).collect();
+                    let Ok(r) = client.post(&url).json(&events).send().await else { break };
+                    if r.status().is_success() {
+                        let v: serde_json::Value = r.json().await.unwrap();
+                        let mut a = acked.lock().unwrap();
+                        for x in v["results"].as_array().unwrap() {
+                            a.insert(x["event_id"].as_str().unwrap().to_owned());
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().unwrap().len() < 300 {
+        assert!(Instant::now() < deadline, "load did not get going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    for l in loads {
+        rt.block_on(l).unwrap();
+    }
+    let mut logs = String::new();
+    std::fs::File::open(dir.path().join("log")).unwrap().read_to_string(&mut logs).unwrap();
+    assert!(status.success(), "{logs}");
+    assert!(logs.contains("Shutdown finished within the grace period"), "{logs}");
+
+    let in_kafka: HashSet<String> = crate::kafka::read_all(&b, &topics.payment)
+        .iter()
+        .map(|m| crate::kafka::value_json(m)["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    let acked = acked.lock().unwrap();
+    let missing: Vec<_> = acked.difference(&in_kafka).collect();
+    assert!(missing.is_empty(), "{} acknowledged records missing, e.g. {:?}", missing.len(), missing.first());
+}

@@ -6,6 +6,8 @@ mod admin;
 mod admin_api;
 mod broker_down;
 mod cli;
+#[cfg(feature = "delta")]
+mod delta;
 mod file_source;
 mod fixtures;
 mod formats;

@@ -1,0 +1,154 @@
+//! The Delta Lake sink: appends events to a Delta table (read by Spark batch jobs) exactly once.
+//!
+//! Storage is the `pix-delta` crate: every commit carries, with the data files, one Delta `txn`
+//! action per Kafka partition (app id `<sink id>-<topic>-<partition>`, version = last offset
+//! written), and a write drops rows at or below the recorded version. On every assignment (start
+//! and rebalance) the runner asks `committed_offsets` and seeks each partition to the next
+//! offset, so a crash, a restart or a rebalance neither duplicates nor loses a row; Kafka's own
+//! committed offsets are only a hint. The Delta kernel blocks its thread, which is why every sink
+//! runs on an arbiter of its own.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::future::LocalBoxFuture;
+use pix_delta::{DeltaSinkError, DeltaWriter, Row};
+use serde::{Deserialize, Serialize};
+
+use super::batch::BatchConfig;
+use super::{SinkRecord, SinkWriter, TopicRef, Verdict};
+use crate::config::Secret;
+
+/// `type: delta` sink.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeltaSinkConfig {
+    /// Unique id; consumer group `pix-ingest.<id>`; prefix of the table's txn app ids.
+    pub id: String,
+    /// Categories to read.
+    #[serde(default = "super::default_topics")]
+    pub topics: Vec<TopicRef>,
+    /// Batch thresholds (one Delta commit per batch).
+    #[serde(default = "delta_batch")]
+    pub batch: BatchConfig,
+    /// Table location: a local path or a URI deltalake supports.
+    pub table_uri: String,
+    /// Write a Delta checkpoint every N commits.
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval: u64,
+    /// Key of the HMAC that replaces CPF/CNPJ, accounts and Pix keys in the lake (at least 16
+    /// bytes; never change it for a table). Write it as `"${PIX_DELTA_PII_SALT}"`.
+    pub pii_salt: Secret,
+}
+
+fn delta_batch() -> BatchConfig {
+    BatchConfig { max_events: 5000, max_bytes: 16 * 1024 * 1024, max_age: Duration::from_secs(5) }
+}
+
+fn default_checkpoint_interval() -> u64 {
+    pix_delta::default_checkpoint_interval()
+}
+
+impl DeltaSinkConfig {
+    fn storage(&self) -> pix_delta::DeltaSinkConfig {
+        pix_delta::DeltaSinkConfig {
+            table_uri: self.table_uri.clone(),
+            app_id: self.id.clone(),
+            checkpoint_interval: self.checkpoint_interval,
+            pii_salt: self.pii_salt.expose().to_owned(),
+        }
+    }
+
+    /// Field problems.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        self.storage().problems().into_iter().map(|p| ("table_uri", p)).collect()
+    }
+}
+
+/// The writer; the table is opened (or created) at the first write.
+pub struct DeltaSink {
+    cfg: DeltaSinkConfig,
+    table: Option<DeltaWriter>,
+}
+
+impl DeltaSink {
+    /// A writer for the configured table.
+    pub fn new(cfg: &DeltaSinkConfig) -> Result<Self, String> {
+        Ok(Self { cfg: cfg.clone(), table: None })
+    }
+
+    async fn table(&mut self) -> Result<&mut DeltaWriter, String> {
+        if self.table.is_none() {
+            let w = DeltaWriter::open_or_create(self.cfg.storage()).await.map_err(|e| e.to_string())?;
+            self.table = Some(w);
+        }
+        self.table.as_mut().ok_or_else(|| "the table is not open".to_owned())
+    }
+}
+
+impl SinkWriter for DeltaSink {
+    fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, Result<Vec<Verdict>, String>> {
+        Box::pin(async move {
+            let mut verdicts = vec![Verdict::Written; records.len()];
+            let mut rows: Vec<(usize, Row)> = Vec::with_capacity(records.len());
+            for (i, r) in records.iter().enumerate() {
+                match serde_json::from_slice(&r.payload) {
+                    Ok(event) => {
+                        rows.push((i, Row { topic: r.topic.clone(), partition: r.partition, offset: r.offset, event }))
+                    }
+                    Err(_) => {
+                        verdicts[i] = Verdict::DeadLetter { code: "sink.delta.invalid_row", detail: "not JSON".into() }
+                    }
+                }
+            }
+            loop {
+                let batch: Vec<Row> = rows.iter().map(|(_, r)| r.clone()).collect();
+                let table = self.table().await?;
+                match table.write(batch).await {
+                    // Rows skipped as duplicates are already in the table: written.
+                    Ok(_) => return Ok(verdicts),
+                    Err(DeltaSinkError::InvalidRows { rejects, .. }) => {
+                        // Nothing was written; dead-letter the named rows and write the rest.
+                        for rej in rejects {
+                            if let Some(pos) = rows.iter().position(|(_, r)| {
+                                r.topic == rej.topic && r.partition == rej.partition && r.offset == rej.offset
+                            }) {
+                                let (i, _) = rows.remove(pos);
+                                verdicts[i] = Verdict::DeadLetter {
+                                    code: "sink.delta.invalid_row",
+                                    detail: format!("the row does not fit the table: {}", rej.reason),
+                                };
+                            }
+                        }
+                        if rows.is_empty() {
+                            return Ok(verdicts);
+                        }
+                    }
+                    Err(e) => {
+                        if !e.is_retryable() {
+                            tracing::error!(sink = %self.cfg.id, error = %e, "Delta write refused; it is retried until fixed.");
+                        }
+                        // Reopen on the next attempt: the table state may have moved.
+                        self.table = None;
+                        return Err(e.to_string());
+                    }
+                }
+            }
+        })
+    }
+
+    fn flush(&mut self) -> LocalBoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn committed_offsets<'a>(
+        &'a mut self,
+        topic: &'a str,
+        partitions: &'a [i32],
+    ) -> LocalBoxFuture<'a, Result<Option<HashMap<i32, i64>>, String>> {
+        Box::pin(async move {
+            let table = self.table().await?;
+            table.committed_offsets(topic, partitions).await.map(Some).map_err(|e| e.to_string())
+        })
+    }
+}

@@ -115,6 +115,23 @@ async fn add_a_sink_at_runtime_pause_resume_and_delete_it_gracefully() {
     assert_eq!((status, json["state"].as_str()), (200, Some("RUNNING")), "{json}");
     wait_for("the sink to catch up", Duration::from_secs(30), || written(&t, "landing") == 20).await;
 
+    // replace its config (validated, then it restarts with it) and restart it
+    let replaced = format!(
+        r#"{{"id": "landing", "type": "file", "dir": "{}", "batch": {{"max_events": 3, "max_age": "50ms"}}}}"#,
+        dir.path().display()
+    );
+    let (status, json) =
+        call(reqwest::Method::PUT, format!("{base}/actors/landing/config"), Some(TOKEN), Some(replaced)).await;
+    assert_eq!((status, json["state"].as_str()), (200, Some("RUNNING")), "{json}");
+    let renamed = format!(r#"{{"id": "other", "type": "file", "dir": "{}"}}"#, dir.path().display());
+    let (status, _) =
+        call(reqwest::Method::PUT, format!("{base}/actors/landing/config"), Some(TOKEN), Some(renamed)).await;
+    assert_eq!(status, 400, "the id cannot change");
+    let (status, json) = call(reqwest::Method::POST, format!("{base}/actors/landing/restart"), Some(TOKEN), None).await;
+    assert_eq!((status, json["state"].as_str()), (200, Some("RUNNING")), "{json}");
+    post_events(&t, 4).await;
+    wait_for("the replaced sink to consume", Duration::from_secs(30), || written(&t, "landing") == 24).await;
+
     let (status, _) = call(reqwest::Method::DELETE, format!("{base}/actors/landing"), Some(TOKEN), None).await;
     assert_eq!(status, 204);
     assert!(t.app.children().await.iter().all(|c| c.id != "landing"));

@@ -93,60 +93,62 @@ pub struct CommonSinkConfig {
     pub batch: batch::BatchConfig,
 }
 
+/// What each sink kind's config provides; `SinkConfig` dispatches to it in one place (`kind`).
+pub trait SinkKind {
+    /// `type` in the YAML.
+    fn type_name(&self) -> &'static str;
+    /// The sink id.
+    fn id(&self) -> &str;
+    /// Id, topics and batch thresholds.
+    fn common(&self) -> CommonSinkConfig;
+    /// Kind-specific field problems, as (field, message).
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    /// Builds the writer (called on the sink's own arbiter, at every (re)start).
+    fn writer(&self) -> Result<Box<dyn SinkWriter>, String>;
+}
+
 impl SinkConfig {
+    /// The kind behind this entry (the one match over the variants).
+    pub fn kind(&self) -> &dyn SinkKind {
+        match self {
+            Self::Http(c) => c,
+            Self::File(c) => c,
+            #[cfg(feature = "delta")]
+            Self::Delta(c) => c,
+        }
+    }
+
     /// The shared part.
     pub fn common(&self) -> CommonSinkConfig {
-        match self {
-            Self::Http(c) => CommonSinkConfig { id: c.id.clone(), topics: c.topics.clone(), batch: c.batch.clone() },
-            Self::File(c) => CommonSinkConfig { id: c.id.clone(), topics: c.topics.clone(), batch: c.batch.clone() },
-            #[cfg(feature = "delta")]
-            Self::Delta(c) => CommonSinkConfig { id: c.id.clone(), topics: c.topics.clone(), batch: c.batch.clone() },
-        }
+        self.kind().common()
     }
 
     /// The sink id.
     pub fn id(&self) -> &str {
-        match self {
-            Self::Http(c) => &c.id,
-            Self::File(c) => &c.id,
-            #[cfg(feature = "delta")]
-            Self::Delta(c) => &c.id,
-        }
+        self.kind().id()
     }
 
     /// The `type` of the sink.
     pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::Http(_) => "http",
-            Self::File(_) => "file",
-            #[cfg(feature = "delta")]
-            Self::Delta(_) => "delta",
-        }
+        self.kind().type_name()
     }
 
     /// Field problems, as (field, message).
     pub fn problems(&self) -> Vec<(&'static str, String)> {
-        let mut out = self.common().batch.problems();
-        if self.common().topics.is_empty() {
+        let common = self.common();
+        let mut out = common.batch.problems();
+        if common.topics.is_empty() {
             out.push(("topics", "expected at least one of payment, receipt, refund".into()));
         }
-        match self {
-            Self::Http(c) => out.extend(c.problems()),
-            Self::File(_) => {}
-            #[cfg(feature = "delta")]
-            Self::Delta(c) => out.extend(c.problems()),
-        }
+        out.extend(self.kind().problems());
         out
     }
 
-    /// Builds the writer (called on the sink's own arbiter, at every (re)start).
+    /// Builds the writer.
     pub fn writer(&self) -> Result<Box<dyn SinkWriter>, String> {
-        match self {
-            Self::Http(c) => http::HttpWriter::new(c).map(|w| Box::new(w) as Box<dyn SinkWriter>),
-            Self::File(c) => file::FileWriter::new(c).map(|w| Box::new(w) as Box<dyn SinkWriter>),
-            #[cfg(feature = "delta")]
-            Self::Delta(c) => delta::DeltaSink::new(c).map(|w| Box::new(w) as Box<dyn SinkWriter>),
-        }
+        self.kind().writer()
     }
 }
 

@@ -152,3 +152,21 @@ impl SinkWriter for DeltaSink {
         })
     }
 }
+
+impl super::SinkKind for DeltaSinkConfig {
+    fn type_name(&self) -> &'static str {
+        "delta"
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn common(&self) -> super::CommonSinkConfig {
+        super::CommonSinkConfig { id: self.id.clone(), topics: self.topics.clone(), batch: self.batch.clone() }
+    }
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        DeltaSinkConfig::problems(self)
+    }
+    fn writer(&self) -> Result<Box<dyn SinkWriter>, String> {
+        DeltaSink::new(self).map(|w| Box::new(w) as Box<dyn SinkWriter>)
+    }
+}

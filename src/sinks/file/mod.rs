@@ -167,3 +167,18 @@ impl SinkWriter for FileWriter {
         })
     }
 }
+
+impl super::SinkKind for FileSinkConfig {
+    fn type_name(&self) -> &'static str {
+        "file"
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn common(&self) -> super::CommonSinkConfig {
+        super::CommonSinkConfig { id: self.id.clone(), topics: self.topics.clone(), batch: self.batch.clone() }
+    }
+    fn writer(&self) -> Result<Box<dyn SinkWriter>, String> {
+        FileWriter::new(self).map(|w| Box::new(w) as Box<dyn SinkWriter>)
+    }
+}

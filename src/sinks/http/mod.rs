@@ -222,3 +222,21 @@ impl SinkWriter for HttpWriter {
         Box::pin(async { Ok(()) })
     }
 }
+
+impl super::SinkKind for HttpSinkConfig {
+    fn type_name(&self) -> &'static str {
+        "http"
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn common(&self) -> super::CommonSinkConfig {
+        super::CommonSinkConfig { id: self.id.clone(), topics: self.topics.clone(), batch: self.batch.clone() }
+    }
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        HttpSinkConfig::problems(self)
+    }
+    fn writer(&self) -> Result<Box<dyn SinkWriter>, String> {
+        HttpWriter::new(self).map(|w| Box::new(w) as Box<dyn SinkWriter>)
+    }
+}

@@ -95,10 +95,13 @@ fn main() -> ExitCode {
                     return ExitCode::from(64);
                 }
             };
-            if let Err(e) = pix_ingest::telemetry::init_logging(&cfg.telemetry) {
-                eprintln!("cannot initialise logging: {e}");
-                return ExitCode::from(64);
-            }
+            let _telemetry = match pix_ingest::telemetry::init(&cfg.telemetry) {
+                Ok(guard) => guard,
+                Err(e) => {
+                    eprintln!("cannot initialise logging and tracing: {e}");
+                    return ExitCode::from(64);
+                }
+            };
             run(cfg)
         }
     }

@@ -26,6 +26,8 @@ pub struct RouteBatch {
 pub struct RoutedEvent {
     /// The canonical event; its category picks the topic.
     pub event: PixEvent,
-    /// W3C `traceparent` for this event's record.
+    /// W3C `traceparent` for this event's record when no OpenTelemetry layer is installed.
     pub traceparent: String,
+    /// The span this event's publish span hangs under (the HTTP request, when there is one).
+    pub parent: opentelemetry::Context,
 }

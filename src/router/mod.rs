@@ -71,7 +71,8 @@ impl Handler<RouteBatch> for TopicRouter {
         // Building records touches only our own code, but a bug there must cost one restart of
         // this actor, not a dead mailbox.
         let table = Arc::clone(&self.table);
-        let records = std::panic::catch_unwind(AssertUnwindSafe(|| table.records(&msg)));
+        let spans = table.spans(&msg);
+        let records = std::panic::catch_unwind(AssertUnwindSafe(|| table.records(&msg, &spans)));
         let records = match records {
             Ok(r) => r,
             Err(_) => {
@@ -90,6 +91,17 @@ impl Handler<RouteBatch> for TopicRouter {
                 .await
                 .unwrap_or_else(|_| unavailable("the router failed while producing"));
             observe(&metrics, "router", &topics, &outcomes, started);
+            for (span, out) in spans.iter().zip(&outcomes) {
+                match out {
+                    Ok(p) => {
+                        span.record("messaging.destination.partition.id", p.partition.to_string());
+                        span.record("messaging.kafka.offset", p.offset);
+                    }
+                    Err(e) => {
+                        span.record("error.type", e.reason_code());
+                    }
+                }
+            }
             outcomes
         })
     }

@@ -40,12 +40,45 @@ impl RoutingTable {
         }
     }
 
-    /// The Kafka records of a batch, in order.
-    pub(crate) fn records(&self, batch: &RouteBatch) -> Vec<OutRecord> {
+    /// One producer span per event, under the event's parent (OpenTelemetry messaging
+    /// conventions); partition and offset are recorded once Kafka acknowledged.
+    pub(crate) fn spans(&self, batch: &RouteBatch) -> Vec<tracing::Span> {
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
         batch
             .events
             .iter()
             .map(|e| {
+                let topic = self.topic(e.event.category);
+                let span = tracing::info_span!(
+                    "kafka.publish",
+                    otel.name = %format!("{topic} publish"),
+                    otel.kind = "producer",
+                    messaging.system = "kafka",
+                    messaging.operation.type = "publish",
+                    messaging.operation.name = "send",
+                    messaging.destination.name = %topic,
+                    messaging.destination.partition.id = tracing::field::Empty,
+                    messaging.kafka.offset = tracing::field::Empty,
+                    messaging.kafka.message.key = %e.event.partition_key(self.key),
+                    pix.event_id = %e.event.event_id,
+                    pix.category = e.event.category.as_str(),
+                    error.type = tracing::field::Empty,
+                );
+                let _ = span.set_parent(e.parent.clone());
+                span
+            })
+            .collect()
+    }
+
+    /// The Kafka records of a batch, in order; each carries its publish span's context.
+    pub(crate) fn records(&self, batch: &RouteBatch, spans: &[tracing::Span]) -> Vec<OutRecord> {
+        batch
+            .events
+            .iter()
+            .zip(spans)
+            .map(|(e, span)| {
+                let traceparent =
+                    crate::telemetry::propagation::traceparent_of(span).unwrap_or_else(|| e.traceparent.clone());
                 let event_id = e.event.event_id.to_string();
                 // serde_json cannot fail on these types (string keys, no non-finite floats).
                 let payload = serde_json::to_vec(&e.event).unwrap_or_default();
@@ -54,7 +87,7 @@ impl RoutingTable {
                     key: Some(e.event.partition_key(self.key).into_bytes()),
                     payload,
                     headers: headers::build([
-                        (headers::TRACEPARENT, e.traceparent.as_str()),
+                        (headers::TRACEPARENT, traceparent.as_str()),
                         (headers::EVENT_ID, event_id.as_str()),
                         (headers::SOURCE, &*batch.source_id),
                         (headers::SCHEMA_VERSION, SCHEMA_VERSION),

@@ -20,6 +20,10 @@ use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tokio::time::Instant;
 
+use opentelemetry::trace::TraceContextExt;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
 use super::SinkConfig;
 use super::batch::Batcher;
 use super::quarantine::{CrashLog, Mode, QUARANTINE_AFTER};
@@ -29,6 +33,7 @@ use crate::kafka::is_connection_property;
 use crate::supervisor::task::{Placement, RunSignal, RunState, TaskActor, TaskEnd, is_stopping};
 use crate::supervisor::{ChildGuard, Control};
 use crate::telemetry::metrics::Metrics;
+use crate::telemetry::propagation::extract;
 
 /// What every sink needs from the app.
 #[derive(Clone)]
@@ -288,6 +293,36 @@ async fn process(
         }
     }
 
+    // Tracing: a consumer span per record under the producer's context from its headers, and one
+    // write span for the batch that links them all (OpenTelemetry messaging conventions).
+    let group = format!("pix-ingest.{id}");
+    let consume_spans: Vec<tracing::Span> = records
+        .iter()
+        .map(|r| {
+            let span = tracing::info_span!(
+                "kafka.process",
+                otel.name = %format!("{} process", r.topic),
+                otel.kind = "consumer",
+                messaging.system = "kafka",
+                messaging.operation.type = "process",
+                messaging.destination.name = %r.topic,
+                messaging.destination.partition.id = %r.partition,
+                messaging.kafka.offset = r.offset,
+                messaging.consumer.group.name = %group,
+                pix.sink = %id,
+                pix.event_id = %r.event.event_id,
+            );
+            let _ = span.set_parent(extract(r.traceparent.as_deref(), None));
+            span
+        })
+        .collect();
+    let write_span = tracing::info_span!("sink.write", otel.name = %format!("{id} write"), pix.sink = %id, pix.records = records.len());
+    for s in &consume_spans {
+        let sc = s.context().span().span_context().clone();
+        if sc.is_valid() {
+            write_span.add_link(sc);
+        }
+    }
     let started = Instant::now();
     let mut retrier = Retrier::new(id, m, stop);
     let coord = |r: &SinkRecord| (r.topic.clone(), r.partition, r.offset);
@@ -297,7 +332,7 @@ async fn process(
             // If this write panics, the coordinates stay recorded and the next incarnation isolates.
             crashes.begin(id, records.iter().map(coord).collect());
             let v = loop {
-                match writer.write(&records).await {
+                match writer.write(&records).instrument(write_span.clone()).await {
                     Ok(v) => break v,
                     Err(e) => retrier.failed("write", e).await?,
                 }
@@ -323,7 +358,7 @@ async fn process(
                 crashes.begin(id, vec![c]);
                 let one = std::slice::from_ref(r);
                 let v = loop {
-                    match writer.write(one).await {
+                    match writer.write(one).instrument(write_span.clone()).await {
                         Ok(mut v) => break v.pop().unwrap_or(Verdict::Written),
                         Err(e) => retrier.failed("write", e).await?,
                     }

@@ -161,7 +161,11 @@ pub async fn submit(deps: &SourceDeps, sub: Submission) -> Report {
                         event.category.as_str(),
                     ));
                     originals.push(item.bytes.clone());
-                    events.push(RoutedEvent { event, traceparent: trace.child().to_header() });
+                    events.push(RoutedEvent {
+                        event,
+                        traceparent: trace.child().to_header(),
+                        parent: tracing_opentelemetry::OpenTelemetrySpanExt::context(&tracing::Span::current()),
+                    });
                 }
             }
             Err((stage, reasons)) => {

@@ -1,38 +1,92 @@
-//! Logs (tracing-subscriber, JSON lines or a terminal format) and W3C trace-context propagation.
-//! OpenTelemetry export and Prometheus metrics plug in here.
+//! Logs (tracing-subscriber: JSON lines or a terminal format), OpenTelemetry traces exported over
+//! OTLP/HTTP when an endpoint is configured, W3C trace-context propagation, and Prometheus metrics.
+//!
+//! Filters are per layer (NOTES P8): the log level never disables the spans the trace layer needs.
+//! With no endpoint the trace layer is not installed at all.
 
 pub mod metrics;
 pub mod propagation;
 
-use tracing_subscriber::EnvFilter;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::config::{LogFormat, TelemetryConfig};
 
-/// Installs the global log subscriber. Call once, from `main`.
-pub fn init_logging(cfg: &TelemetryConfig) -> Result<(), String> {
+/// Flushes and stops the trace exporter when dropped (at the end of `main`).
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.provider.take()
+            && let Err(error) = p.shutdown()
+        {
+            tracing::warn!(%error, "Trace exporter did not shut down cleanly.");
+        }
+    }
+}
+
+fn log_layer(cfg: &TelemetryConfig) -> Result<Box<dyn Layer<Registry> + Send + Sync>, String> {
     // The Delta kernel logs a nested block_on at INFO on every write, and "No files in log
     // segment" at ERROR when it opens a table it is about to create (NOTES P6/P7): both are
     // expected, so they are quieted unless the operator's filter names them.
     let directives = format!("buoyant_kernel=warn,buoyant_kernel::snapshot::builder=off,{}", cfg.log_level);
     let filter = EnvFilter::try_new(directives).map_err(|e| e.to_string())?;
-    let registry = tracing_subscriber::registry();
-    let result = match cfg.log_format {
-        LogFormat::Json => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(false)
-                    .with_filter(filter),
-            )
-            .try_init(),
-        LogFormat::Pretty => {
-            registry.with(tracing_subscriber::fmt::layer().with_target(false).with_filter(filter)).try_init()
-        }
-    };
-    result.map_err(|e| e.to_string())
+    Ok(match cfg.log_format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(false).with_filter(filter).boxed(),
+    })
 }
 
-use tracing_subscriber::Layer as _;
+/// The provider for an exporter, with the configured sampling.
+pub fn provider<E>(exporter: E, sampling_ratio: f64) -> SdkTracerProvider
+where
+    E: opentelemetry_sdk::trace::SpanExporter + 'static,
+{
+    SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(sampling_ratio))))
+        .with_resource(Resource::builder().with_service_name("pix-ingest").build())
+        .build()
+}
+
+/// The layer that turns pix-ingest's spans into OpenTelemetry spans.
+pub fn trace_layer(provider: &SdkTracerProvider) -> Box<dyn Layer<Registry> + Send + Sync> {
+    tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("pix-ingest"))
+        .with_filter(Targets::new().with_target("pix_ingest", Level::INFO))
+        .boxed()
+}
+
+/// Installs the global subscriber: logs, and traces when `otlp_endpoint` is set. Call once.
+pub fn init(cfg: &TelemetryConfig) -> Result<TelemetryGuard, String> {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let logs = log_layer(cfg)?;
+    let Some(endpoint) = &cfg.otlp_endpoint else {
+        tracing_subscriber::registry().with(vec![logs]).try_init().map_err(|e| e.to_string())?;
+        return Ok(TelemetryGuard { provider: None });
+    };
+    use opentelemetry_otlp::WithExportConfig;
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(endpoint)
+        .with_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .map_err(|e| format!("OTLP exporter for {endpoint}: {e}"))?;
+    let provider = provider(exporter, cfg.sampling_ratio);
+    tracing_subscriber::registry().with(vec![logs, trace_layer(&provider)]).try_init().map_err(|e| e.to_string())?;
+    Ok(TelemetryGuard { provider: Some(provider) })
+}

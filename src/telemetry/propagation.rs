@@ -83,6 +83,39 @@ impl TraceParent {
     }
 }
 
+// === Spans (when the OpenTelemetry layer is installed) ===
+
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// The W3C context carried by `headers` (an HTTP request or a Kafka record), as a parent.
+pub fn extract(traceparent: Option<&str>, tracestate: Option<&str>) -> Context {
+    match traceparent {
+        Some(tp) => TraceContextPropagator::new().extract(&Single(tp, tracestate)),
+        None => Context::new(),
+    }
+}
+
+/// `traceparent` of a tracing span, when the OpenTelemetry layer gave it a real span context
+/// (no layer installed: `None`, and callers fall back to `TraceParent`).
+pub fn traceparent_of(span: &tracing::Span) -> Option<String> {
+    let cx = span.context();
+    if !cx.span().span_context().is_valid() {
+        return None;
+    }
+    let mut map = HashMap::new();
+    TraceContextPropagator::new().inject_context(&cx, &mut map);
+    map.remove("traceparent")
+}
+
+impl TraceParent {
+    /// The position of `span` when it has a real span context, else `fallback`.
+    pub fn of_span_or(span: &tracing::Span, fallback: TraceParent) -> TraceParent {
+        let cx = span.context();
+        let sc = cx.span().span_context().clone();
+        if sc.is_valid() { TraceParent { cx: sc } } else { fallback }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,3 +17,4 @@ mod http_source;
 mod kafka;
 mod sinks;
 mod supervision;
+mod traces;

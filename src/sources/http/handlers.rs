@@ -17,7 +17,9 @@ use super::config::HttpFormat;
 use crate::dead_letter::{DeadLetterRecord, Stage};
 use crate::sources::decoding::decode_body;
 use crate::sources::pipeline::{RecordStatus, Report, Submission, submit};
-use crate::telemetry::propagation::TraceParent;
+use crate::telemetry::propagation::{TraceParent, extract};
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Seconds a client should wait before retrying after a 503.
 const RETRY_AFTER_SECS: &str = "5";
@@ -36,14 +38,27 @@ pub(crate) async fn post_events(
     let started = std::time::Instant::now();
     let metrics = std::sync::Arc::clone(&state.deps.metrics);
     let source = state.source_id.clone();
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    // One server span per request, continuing the caller's trace when it sent a traceparent.
+    let span = tracing::info_span!(
+        "http.request",
+        otel.name = %format!("POST {}", req.path()),
+        otel.kind = "server",
+        http.request.method = "POST",
+        url.path = %req.path(),
+        pix.source = %source,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let _ = span.set_parent(extract(header("traceparent"), header("tracestate")));
     // A bug in our own code must answer 500, not drop the connection.
-    let resp = match AssertUnwindSafe(handle(req, payload, state)).catch_unwind().await {
+    let resp = match AssertUnwindSafe(handle(req, payload, state).instrument(span.clone())).catch_unwind().await {
         Ok(resp) => resp,
         Err(_) => {
             tracing::error!("Panic while handling POST /v1/events.");
             problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; nothing was reported accepted")
         }
     };
+    span.record("http.response.status_code", resp.status().as_u16());
     let route = "/v1/events";
     metrics.http_requests.with_label_values(&[&source, route, resp.status().as_str()]).inc();
     metrics.http_request_seconds.with_label_values(&[&source, route]).observe(started.elapsed().as_secs_f64());
@@ -93,7 +108,10 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
             &format!("missing or invalid HMAC-SHA256 signature in header {}", hmac.header),
         );
     }
-    let trace = TraceParent::continue_or_new(header_str("traceparent"), header_str("tracestate"));
+    let trace = TraceParent::of_span_or(
+        &tracing::Span::current(),
+        TraceParent::continue_or_new(header_str("traceparent"), header_str("tracestate")),
+    );
     let source_id = state.source_id.clone();
 
     let decoded = decode_body(

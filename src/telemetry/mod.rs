@@ -4,6 +4,7 @@
 //! Filters are per layer (NOTES P8): the log level never disables the spans the trace layer needs.
 //! With no endpoint the trace layer is not installed at all.
 
+pub mod ecs;
 pub mod metrics;
 pub mod propagation;
 
@@ -41,12 +42,7 @@ fn log_layer(cfg: &TelemetryConfig) -> Result<Box<dyn Layer<Registry> + Send + S
     let directives = format!("buoyant_kernel=warn,buoyant_kernel::snapshot::builder=off,{}", cfg.log_level);
     let filter = EnvFilter::try_new(directives).map_err(|e| e.to_string())?;
     Ok(match cfg.log_format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_filter(filter)
-            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer().event_format(ecs::Ecs).with_filter(filter).boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(false).with_filter(filter).boxed(),
     })
 }

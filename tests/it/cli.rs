@@ -160,3 +160,71 @@ fn sigterm_under_load_loses_nothing_acknowledged() {
     let missing: Vec<_> = acked.difference(&in_kafka).collect();
     assert!(missing.is_empty(), "{} acknowledged records missing, e.g. {:?}", missing.len(), missing.first());
 }
+
+/// JSON log lines (ECS) carry the trace id of the request, and no CPF, key or name sent in an
+/// event appears in any line, even at debug level and for rejected events.
+#[test]
+fn json_logs_are_ecs_with_trace_ids_and_never_carry_pii() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = std::fs::read_to_string(repo().join("config/dev.yaml"))
+        .unwrap()
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
+        .replace("127.0.0.1:9090", "127.0.0.1:0")
+        .replace(
+            "  log_format: pretty\n  log_level: info",
+            &format!("  log_format: json\n  log_level: debug\n  otlp_endpoint: \"http://127.0.0.1:{dead}/v1/traces\""),
+        );
+    let path = dir.path().join("dev.yaml");
+    std::fs::write(&path, cfg).unwrap();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["run", "--config", path.to_str().unwrap()])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none(), "the service did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut good = fixtures::payment(&fixtures::e2e(OWN));
+    good["pix_key"] = serde_json::json!("cliente.secreto@example.com.br");
+    let bad = fixtures::bad_cpf(&fixtures::e2e(OWN));
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/v1/events"))
+            .header("traceparent", format!("00-{trace}-b7ad6b7169203331-01"))
+            .json(&serde_json::json!([good, bad]))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 207);
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert!(child.wait().unwrap().success());
+    let mut logs = String::new();
+    std::fs::File::open(dir.path().join("log")).unwrap().read_to_string(&mut logs).unwrap();
+    let mut traced = 0;
+    for line in logs.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        for k in ["@timestamp", "log.level", "message", "service.name"] {
+            assert!(v.get(k).is_some(), "ECS field {k} missing: {line}");
+        }
+        if v["trace.id"] == trace {
+            traced += 1;
+            assert!(v["span.id"].as_str().is_some_and(|s| s.len() == 16));
+        }
+    }
+    assert!(traced > 0, "a line written while answering the request carries its trace id:\n{logs}");
+    for pii in ["52998224725", "52998224724", "cliente.secreto@example.com.br", "Maria da Silva", "11222333000181"] {
+        assert!(!logs.contains(pii), "{pii} appears in the logs");
+    }
+}

@@ -59,6 +59,7 @@ pub(crate) async fn post_events(
         }
     };
     span.record("http.response.status_code", resp.status().as_u16());
+    span.in_scope(|| tracing::info!(source = %source, status = resp.status().as_u16(), "Request answered."));
     let route = "/v1/events";
     metrics.http_requests.with_label_values(&[&source, route, resp.status().as_str()]).inc();
     metrics.http_request_seconds.with_label_values(&[&source, route]).observe(started.elapsed().as_secs_f64());

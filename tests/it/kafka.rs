@@ -16,14 +16,31 @@ pub fn read_all(bootstrap: &str, topic: &str) -> Vec<OwnedMessage> {
         .set("enable.auto.commit", "false")
         .create()
         .unwrap();
-    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
-    let partitions: Vec<i32> = md.topics()[0].partitions().iter().map(|p| p.id()).collect();
-    assert!(!partitions.is_empty(), "topic {topic} has no partitions");
+    // A topic created a moment ago may still be electing leaders: retry transient metadata errors.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (partitions, expected) = loop {
+        let attempt = || -> Result<(Vec<i32>, i64), String> {
+            let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).map_err(|e| e.to_string())?;
+            let partitions: Vec<i32> = md.topics()[0].partitions().iter().map(|p| p.id()).collect();
+            if partitions.is_empty() {
+                return Err(format!("topic {topic} has no partitions yet"));
+            }
+            let mut expected = 0i64;
+            for p in &partitions {
+                let (low, high) =
+                    consumer.fetch_watermarks(topic, *p, Duration::from_secs(10)).map_err(|e| e.to_string())?;
+                expected += high - low;
+            }
+            Ok((partitions, expected))
+        };
+        match attempt() {
+            Ok(v) => break v,
+            Err(e) => assert!(Instant::now() < deadline, "metadata of {topic}: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     let mut tpl = TopicPartitionList::new();
-    let mut expected = 0i64;
     for p in &partitions {
-        let (low, high) = consumer.fetch_watermarks(topic, *p, Duration::from_secs(10)).unwrap();
-        expected += high - low;
         tpl.add_partition_offset(topic, *p, Offset::Beginning).unwrap();
     }
     consumer.assign(&tpl).unwrap();

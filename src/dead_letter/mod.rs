@@ -14,7 +14,6 @@ use actix::prelude::*;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::FutureExt;
 use rdkafka::ClientConfig;
-use rdkafka::producer::FutureProducer;
 use tokio::time::Instant;
 
 use crate::kafka::produce::observe;
@@ -47,7 +46,11 @@ impl DeadLetter {
         restart: RestartDelay,
         metrics: std::sync::Arc<Metrics>,
     ) -> Self {
-        Self { producer: OwnedProducer::new("dead_letter", producer_config, restart), topic, metrics }
+        Self {
+            producer: OwnedProducer::new("dead_letter", producer_config, restart, std::sync::Arc::clone(&metrics)),
+            topic,
+            metrics,
+        }
     }
 }
 
@@ -102,7 +105,7 @@ impl Handler<DeadLetterBatch> for DeadLetter {
 /// Produces all records; those Kafka could not take in time are retried with exponential backoff
 /// and jitter until `deadline`.
 async fn publish_with_retry(
-    producer: FutureProducer,
+    producer: crate::kafka::Producer,
     records: Vec<crate::kafka::produce::OutRecord>,
     deadline: Instant,
 ) -> Vec<DeliveryOutcome> {

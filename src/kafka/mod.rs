@@ -6,10 +6,12 @@ pub mod embedded;
 pub mod headers;
 mod owned;
 pub(crate) mod produce;
+mod stats;
 pub mod topics;
 
 pub use owned::OwnedProducer;
 pub use produce::{DeliveryError, DeliveryOutcome, Produced, produce_all};
+pub use stats::{Producer, StatsContext};
 pub use topics::ensure_topics;
 
 use rdkafka::ClientConfig;
@@ -23,6 +25,7 @@ pub fn producer_config(kafka: &KafkaConfig, bootstrap: &str, client_id: &str) ->
     c.set("compression.type", "zstd");
     c.set("linger.ms", "5");
     c.set("queue.buffering.max.messages", "500000");
+    c.set("statistics.interval.ms", "5000");
     for (k, v) in &kafka.properties {
         c.set(k, &v.0);
     }

@@ -1,9 +1,9 @@
 //! A producer owned by a supervised actor (router, dead letter): built from config when the actor
 //! starts, dropped when it restarts, and rebuilt only after the restart backoff has passed.
 
+use super::{Producer, StatsContext};
 use actix::prelude::*;
 use rdkafka::ClientConfig;
-use rdkafka::producer::FutureProducer;
 
 use crate::supervisor::RestartDelay;
 
@@ -14,15 +14,22 @@ pub struct OwnedProducer {
     /// How to build the producer; kept so a restart rebuilds it from config.
     config: ClientConfig,
     /// `None` before `start`, after a failed creation and during a restart.
-    producer: Option<FutureProducer>,
+    producer: Option<Producer>,
+    /// Exports librdkafka statistics.
+    context: StatsContext,
     /// Delay before a restarted actor takes messages again.
     restart: RestartDelay,
 }
 
 impl OwnedProducer {
     /// An empty slot; `start` fills it.
-    pub fn new(name: &'static str, config: ClientConfig, restart: RestartDelay) -> Self {
-        Self { name, config, producer: None, restart }
+    pub fn new(
+        name: &'static str,
+        config: ClientConfig,
+        restart: RestartDelay,
+        metrics: std::sync::Arc<crate::telemetry::metrics::Metrics>,
+    ) -> Self {
+        Self { name, config, producer: None, restart, context: StatsContext { actor: name, metrics } }
     }
 
     /// Call from `Actor::started`: waits out a pending restart backoff (messages stay queued in
@@ -34,7 +41,7 @@ impl OwnedProducer {
         if let Some(delay) = self.restart.next_delay() {
             ctx.wait(actix::fut::wrap_future::<_, A>(actix::clock::sleep(delay)));
         }
-        match self.config.create::<FutureProducer>() {
+        match self.config.create_with_context::<_, Producer>(self.context.clone()) {
             Ok(p) => self.producer = Some(p),
             Err(error) => {
                 tracing::error!(actor = self.name, %error, "Cannot create the Kafka producer; restarting.");
@@ -51,7 +58,7 @@ impl OwnedProducer {
     }
 
     /// The producer, when there is one (cheap clone of an `Arc`).
-    pub fn get(&self) -> Option<FutureProducer> {
+    pub fn get(&self) -> Option<Producer> {
         self.producer.clone()
     }
 }

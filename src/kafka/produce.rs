@@ -9,7 +9,9 @@ use std::time::Duration;
 use futures::future::join_all;
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
+
+use super::Producer;
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::time::Instant;
 
@@ -90,11 +92,7 @@ fn classify(err: &KafkaError) -> DeliveryError {
 
 /// Enqueues every record, then awaits all delivery reports. `deadline` bounds the time spent
 /// waiting for room in a full local queue; delivery itself is bounded by `message.timeout.ms`.
-pub async fn produce_all(
-    producer: &FutureProducer,
-    records: Vec<OutRecord>,
-    deadline: Instant,
-) -> Vec<DeliveryOutcome> {
+pub async fn produce_all(producer: &Producer, records: Vec<OutRecord>, deadline: Instant) -> Vec<DeliveryOutcome> {
     let mut pending = Vec::with_capacity(records.len());
     for rec in records {
         let topic = rec.topic.clone();
@@ -113,7 +111,7 @@ pub async fn produce_all(
 }
 
 async fn enqueue(
-    producer: &FutureProducer,
+    producer: &Producer,
     rec: OutRecord,
     deadline: Instant,
 ) -> Result<rdkafka::producer::DeliveryFuture, DeliveryError> {

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use actix::prelude::*;
 use futures::FutureExt;
 use rdkafka::ClientConfig;
-use rdkafka::producer::FutureProducer;
 
 use crate::kafka::produce::observe;
 use crate::kafka::{DeliveryError, DeliveryOutcome, OwnedProducer, produce_all};
@@ -40,7 +39,11 @@ impl TopicRouter {
         restart: RestartDelay,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { producer: OwnedProducer::new("router", producer_config, restart), table: Arc::new(table), metrics }
+        Self {
+            producer: OwnedProducer::new("router", producer_config, restart, Arc::clone(&metrics)),
+            table: Arc::new(table),
+            metrics,
+        }
     }
 }
 
@@ -128,7 +131,7 @@ impl Handler<Flush> for TopicRouter {
 }
 
 /// `Producer::flush` blocks its thread; run it off the event loop.
-pub(crate) async fn flush_blocking(producer: FutureProducer, timeout: std::time::Duration) {
+pub(crate) async fn flush_blocking(producer: crate::kafka::Producer, timeout: std::time::Duration) {
     use rdkafka::producer::Producer;
     let r = tokio::task::spawn_blocking(move || producer.flush(timeout)).await;
     match r {

@@ -370,9 +370,16 @@ async fn process(
         }
     };
     m.sink_write_seconds.with_label_values(&[id]).observe(started.elapsed().as_secs_f64());
+    let now = chrono::Utc::now();
     for (rec, verdict) in records.iter().zip(&verdicts) {
         match verdict {
-            Verdict::Written => m.sink_written.with_label_values(&[id]).inc(),
+            Verdict::Written => {
+                m.sink_written.with_label_values(&[id]).inc();
+                let waited = now.signed_duration_since(rec.event.ingested_at.as_utc());
+                m.end_to_end_seconds
+                    .with_label_values(&[id])
+                    .observe(waited.num_microseconds().unwrap_or(0).max(0) as f64 / 1e6);
+            }
             Verdict::DeadLetter { code, detail } => {
                 m.sink_failed.with_label_values(&[id]).inc();
                 let reason = DlqReason { code: (*code).into(), path: String::new(), detail: detail.clone() };

@@ -40,6 +40,12 @@ pub struct Metrics {
     pub sink_write_seconds: HistogramVec,
     /// Records not yet committed by a sink, by sink, topic and partition.
     pub consumer_lag: IntGaugeVec,
+    /// From acceptance at the source (`ingested_at`) to the sink's successful write, by sink.
+    pub end_to_end_seconds: HistogramVec,
+    /// Messages in librdkafka's producer queues, by producing actor.
+    pub kafka_queue_messages: IntGaugeVec,
+    /// Average broker round-trip time seen by a producer, by actor and broker.
+    pub kafka_broker_rtt_seconds: prometheus::GaugeVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -145,6 +151,27 @@ impl Metrics {
                 "Records not yet committed by a sink",
                 &["sink", "topic", "partition"],
             ),
+            end_to_end_seconds: histogram(
+                &r,
+                "pix_ingest_end_to_end_latency_seconds",
+                "From acceptance at the source to the sink's write",
+                &["sink"],
+                vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0],
+            ),
+            kafka_queue_messages: gauge(
+                &r,
+                "pix_ingest_kafka_producer_queue_messages",
+                "Messages in librdkafka's producer queues",
+                &["actor"],
+            ),
+            kafka_broker_rtt_seconds: {
+                let name = "pix_ingest_kafka_broker_rtt_seconds";
+                let g =
+                    prometheus::GaugeVec::new(Opts::new(name, "Average broker round-trip time"), &["actor", "broker"])
+                        .unwrap_or_else(|e| unreachable_metric(name, e));
+                r.register(Box::new(g.clone())).unwrap_or_else(|e| unreachable_metric(name, e));
+                g
+            },
             registry: r,
         }
     }

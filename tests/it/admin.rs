@@ -34,6 +34,18 @@ async fn metrics_follow_traffic_and_registry_is_served() {
         assert!(text.contains(&line), "missing `{line}` in:\n{text}");
     }
     assert!(!text.contains("52998224724"), "no payload value in labels");
+    // librdkafka's statistics arrive every 5 s: queue depth and broker round-trip time
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, text) = get(format!("http://{admin}/metrics")).await;
+        if text.contains("pix_ingest_kafka_producer_queue_messages{actor=\"router\"}")
+            && text.contains("pix_ingest_kafka_broker_rtt_seconds{actor=\"router\"")
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no librdkafka statistics in:\n{text}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 
     let (status, ready) = get(format!("http://{admin}/readyz")).await;
     assert_eq!(status, 200, "{ready}");

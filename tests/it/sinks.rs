@@ -238,6 +238,8 @@ async fn file_sink_writes_complete_partitioned_files_and_a_poison_record_goes_to
         }
     }
     assert_eq!(seen, expected);
+    let e2e = t.app.metrics().end_to_end_seconds.with_label_values(&["landing"]);
+    assert_eq!(e2e.get_sample_count() as usize, expected.len(), "end-to-end latency observed per written event");
 
     let dlq = read_all_async(&t.bootstrap, &t.topics.dlq).await;
     assert_eq!(dlq.len(), 1);

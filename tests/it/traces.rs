@@ -71,6 +71,8 @@ async fn one_trace_per_event_from_the_http_request_to_the_sink_write() {
     assert_eq!(server.name, "POST /v1/events");
     assert_eq!(server.parent_span_id.to_string(), "00f067aa0ba902b7", "the incoming traceparent is continued");
     assert_eq!(producer.parent_span_id, server.span_context.span_id());
+    let validate = spans.iter().find(|s| s.name == "pix.decode_validate").expect("a decode/validate span");
+    assert_eq!(validate.parent_span_id, server.span_context.span_id());
     assert_eq!(producer.name, format!("{} publish", t.topics.receipt));
     assert_eq!(consumer.parent_span_id, producer.span_context.span_id(), "the context crossed Kafka in the headers");
     let attr = |s: &SpanData, k: &str| s.attributes.iter().find(|a| a.key.as_str() == k).map(|a| a.value.to_string());

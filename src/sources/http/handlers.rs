@@ -115,15 +115,19 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
     );
     let source_id = state.source_id.clone();
 
-    let decoded = decode_body(
-        state.config.format.decoder(),
-        format,
-        &body,
-        &state.deps.validation,
-        &source_id,
-        received_at,
-        None,
+    let decode_span = tracing::info_span!(
+        "pix.decode_validate",
+        pix.format = ?state.config.format,
+        pix.body_bytes = body.len(),
+        pix.items = tracing::field::Empty,
     );
+    let decoded = decode_span.in_scope(|| {
+        decode_body(state.config.format.decoder(), format, &body, &state.deps.validation, &source_id, received_at, None)
+    });
+    if let Ok(items) = &decoded {
+        decode_span.record("pix.items", items.len());
+    }
+    drop(decode_span);
     let inputs = match decoded {
         Ok(items) => items,
         Err(reasons) => {

@@ -186,16 +186,19 @@ fn validate(c: &Config) -> Vec<(String, String)> {
 
     let mut ids = HashSet::new();
     let mut listens = HashSet::new();
-    for (i, s) in c.sources.iter().enumerate() {
-        let id = s.id();
+    // Ids name consumer groups, metric labels and state-file entries: one namespace for all.
+    let mut check_id = |field: String, id: &'_ str, bad: &mut dyn FnMut(String, String)| {
         let id_ok = !id.is_empty()
             && id.len() <= 64
             && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !id_ok {
-            bad(format!("sources[{i}].id"), "expected 1-64 of [a-z0-9-]".into());
-        } else if !ids.insert(id) {
-            bad(format!("sources[{i}].id"), format!("`{id}` is used by two sources"));
+            bad(field, "expected 1-64 of [a-z0-9-]".into());
+        } else if !ids.insert(id.to_owned()) {
+            bad(field, format!("`{id}` is used by another source or sink"));
         }
+    };
+    for (i, s) in c.sources.iter().enumerate() {
+        check_id(format!("sources[{i}].id"), s.id(), &mut bad);
         match s {
             SourceConfig::Http(h) => {
                 if h.listen.port() != 0 && !listens.insert(h.listen) {
@@ -238,15 +241,7 @@ fn validate(c: &Config) -> Vec<(String, String)> {
     }
 
     for (i, s) in c.sinks.iter().enumerate() {
-        let id = s.id();
-        let id_ok = !id.is_empty()
-            && id.len() <= 64
-            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !id_ok {
-            bad(format!("sinks[{i}].id"), "expected 1-64 of [a-z0-9-]".into());
-        } else if !ids.insert(id) {
-            bad(format!("sinks[{i}].id"), format!("`{id}` is used by another source or sink"));
-        }
+        check_id(format!("sinks[{i}].id"), s.id(), &mut bad);
         for (field, msg) in s.problems() {
             bad(format!("sinks[{i}].{field}"), msg);
         }

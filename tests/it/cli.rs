@@ -1,14 +1,12 @@
 //! The binary: check-config errors, and the README's first command (embedded broker) end to end.
 
-use std::io::Read;
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::fixtures::{self, OWN};
 use crate::harness::repo;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pix-ingest");
+use crate::service::{BIN, free_port, read_log, sigterm, spawn, wait_listening};
 
 #[test]
 fn check_config_names_file_line_and_field() {
@@ -31,7 +29,7 @@ fn check_config_names_file_line_and_field() {
 /// `pix-ingest run` on the embedded broker (the README's first command, on a free port).
 #[test]
 fn run_on_the_embedded_broker_acknowledges_a_post() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let cfg = std::fs::read_to_string(repo().join("config/dev.yaml"))
         .unwrap()
@@ -39,20 +37,9 @@ fn run_on_the_embedded_broker_acknowledges_a_post() {
         .replace("127.0.0.1:9090", "127.0.0.1:0");
     let path = dir.path().join("dev.yaml");
     std::fs::write(&path, cfg).unwrap();
-    let log = std::fs::File::create(dir.path().join("log")).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["run", "--config", path.to_str().unwrap()])
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the service did not listen");
-        assert!(child.try_wait().unwrap().is_none(), "the service exited early");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let log = dir.path().join("log");
+    let mut child = spawn(&path, &log);
+    wait_listening(&mut child, port, &log);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (status, body) = rt.block_on(async {
         let r = reqwest::Client::new()
@@ -66,11 +53,8 @@ fn run_on_the_embedded_broker_acknowledges_a_post() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"accepted\":1"), "{body}");
 
-    let st = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(st.success());
-    let code = child.wait().unwrap();
-    let mut logs = String::new();
-    std::fs::File::open(dir.path().join("log")).unwrap().read_to_string(&mut logs).unwrap();
+    let code = sigterm(&mut child);
+    let logs = read_log(&log);
     assert!(code.success(), "exit {code:?}: {logs}");
     assert!(logs.contains("NON-DURABLE DEV MODE"), "the log must say it loudly: {logs}");
     assert!(!logs.contains("52998224725"), "no CPF in the logs");
@@ -85,7 +69,7 @@ fn sigterm_under_load_loses_nothing_acknowledged() {
 
     let b = bootstrap();
     let topics = Topics::new(&unique("sigterm"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("config.yaml");
     std::fs::write(
@@ -100,19 +84,9 @@ fn sigterm_under_load_loses_nothing_acknowledged() {
         ),
     )
     .unwrap();
-    let log = std::fs::File::create(dir.path().join("log")).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["run", "--config", cfg.to_str().unwrap()])
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none(), "the service did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let log = dir.path().join("log");
+    let mut child = spawn(&cfg, &log);
+    wait_listening(&mut child, port, &log);
 
     let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -142,13 +116,11 @@ fn sigterm_under_load_loses_nothing_acknowledged() {
         assert!(Instant::now() < deadline, "load did not get going");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    let status = child.wait().unwrap();
+    let status = sigterm(&mut child);
     for l in loads {
         rt.block_on(l).unwrap();
     }
-    let mut logs = String::new();
-    std::fs::File::open(dir.path().join("log")).unwrap().read_to_string(&mut logs).unwrap();
+    let logs = read_log(&log);
     assert!(status.success(), "{logs}");
     assert!(logs.contains("Shutdown finished within the grace period"), "{logs}");
 
@@ -165,8 +137,8 @@ fn sigterm_under_load_loses_nothing_acknowledged() {
 /// event appears in any line, even at debug level and for rejected events.
 #[test]
 fn json_logs_are_ecs_with_trace_ids_and_never_carry_pii() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
+    let dead = free_port();
     let dir = tempfile::tempdir().unwrap();
     let cfg = std::fs::read_to_string(repo().join("config/dev.yaml"))
         .unwrap()
@@ -178,19 +150,9 @@ fn json_logs_are_ecs_with_trace_ids_and_never_carry_pii() {
         );
     let path = dir.path().join("dev.yaml");
     std::fs::write(&path, cfg).unwrap();
-    let log = std::fs::File::create(dir.path().join("log")).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["run", "--config", path.to_str().unwrap()])
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none(), "the service did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let log = dir.path().join("log");
+    let mut child = spawn(&path, &log);
+    wait_listening(&mut child, port, &log);
     let mut good = fixtures::payment(&fixtures::e2e(OWN));
     good["pix_key"] = serde_json::json!("cliente.secreto@example.com.br");
     let bad = fixtures::bad_cpf(&fixtures::e2e(OWN));
@@ -208,10 +170,8 @@ fn json_logs_are_ecs_with_trace_ids_and_never_carry_pii() {
             .as_u16()
     });
     assert_eq!(status, 207);
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    assert!(child.wait().unwrap().success());
-    let mut logs = String::new();
-    std::fs::File::open(dir.path().join("log")).unwrap().read_to_string(&mut logs).unwrap();
+    assert!(sigterm(&mut child).success());
+    let logs = read_log(&log);
     let mut traced = 0;
     for line in logs.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));

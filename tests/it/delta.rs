@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use crate::fixtures::{self, OTHER, OWN};
 use crate::harness::{TestApp, Topics, bootstrap, config_yaml, unique};
 use crate::kafka::{read_all, value_json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pix-ingest");
+use crate::service::{sigterm, spawn, wait_until};
 const SALT: &str = "a-test-salt-of-32-bytes-or-more!";
 
 /// event_id -> number of rows, read by Python's deltalake (not our code). The reader runs while
@@ -61,14 +61,6 @@ fn kafka_events(b: &str, t: &Topics) -> BTreeMap<String, usize> {
     counts
 }
 
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 fn config(b: &str, t: &Topics, table: &Path, with_generator: bool) -> String {
     let generator = if with_generator {
         "sources:\n  - { id: synth, type: generator, rate: 400, batch: 20, invalid_ratio: 0.05, total: 800, seed: 3 }\n"
@@ -87,17 +79,6 @@ fn config(b: &str, t: &Topics, table: &Path, with_generator: bool) -> String {
         t.dlq,
         table.display()
     )
-}
-
-fn spawn(config: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-    Command::new(BIN)
-        .args(["run", "--config", config.to_str().unwrap()])
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 #[test]
@@ -130,8 +111,7 @@ fn delta_holds_exactly_the_accepted_events_after_a_kill_9_mid_stream() {
     let rows = table_rows(&table);
     assert!(rows.values().all(|n| *n == 1), "no duplicates");
     assert_eq!(rows, expected, "exactly the accepted events");
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(sigterm(&mut child).success());
 }
 
 #[actix_rt::test]

@@ -5,14 +5,13 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::fixtures::{self, OTHER, OWN};
 use crate::harness::{Topics, bootstrap, unique};
 use crate::kafka::{headers, read_all, value_json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pix-ingest");
+use crate::service::{sigterm, spawn, wait_until};
 
 fn lines(n: usize, invalid_every: usize) -> (String, usize, usize) {
     let (mut out, mut good, mut bad) = (String::new(), 0, 0);
@@ -33,17 +32,6 @@ fn lines(n: usize, invalid_every: usize) -> (String, usize, usize) {
     (out, good, bad)
 }
 
-fn start(config: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-    Command::new(BIN)
-        .args(["run", "--config", config.to_str().unwrap()])
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
 /// Offsets in the checkpoint by path.
 fn checkpointed(dir: &Path) -> HashMap<String, u64> {
     let Ok(bytes) = std::fs::read(dir.join("logs.checkpoint.json")) else { return HashMap::new() };
@@ -54,14 +42,6 @@ fn checkpointed(dir: &Path) -> HashMap<String, u64> {
         .iter()
         .map(|e| (e[1]["path"].as_str().unwrap().to_owned(), e[1]["offset"].as_u64().unwrap()))
         .collect()
-}
-
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// Every event id in the three category topics, and every dead letter payload.
@@ -112,7 +92,7 @@ fn kill_9_between_batches_loses_and_duplicates_nothing_and_rotation_is_followed(
     // 1. 200 lines, one in ten invalid; all acknowledged and checkpointed, then kill -9.
     let (text, mut good, mut bad) = lines(200, 10);
     std::fs::write(&app_log, &text).unwrap();
-    let mut child = start(&config, &log);
+    let mut child = spawn(&config, &log);
     let len = text.len() as u64;
     wait_until("the first file to be checkpointed", Duration::from_secs(60), || {
         assert!(child.try_wait().unwrap().is_none(), "{}", std::fs::read_to_string(&log).unwrap());
@@ -133,7 +113,7 @@ fn kill_9_between_batches_loses_and_duplicates_nothing_and_rotation_is_followed(
     bad += x;
 
     // 3. restart: it resumes at the checkpoint, reads the rotated file to its end and the new one
-    let mut child = start(&config, &log);
+    let mut child = spawn(&config, &log);
     wait_until("every line to be published", Duration::from_secs(60), || {
         assert!(child.try_wait().unwrap().is_none(), "{}", std::fs::read_to_string(&log).unwrap());
         let (ids, dlq) = published(&b, &topics);
@@ -151,6 +131,5 @@ fn kill_9_between_batches_loses_and_duplicates_nothing_and_rotation_is_followed(
     assert_eq!(unique_ids.len(), ids.len(), "no line published twice");
     assert_eq!(ids.len(), good, "every valid line published once");
     assert_eq!(dlq.len(), bad, "every invalid line dead-lettered once");
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(sigterm(&mut child).success());
 }

@@ -15,6 +15,7 @@ mod generator;
 mod harness;
 mod http_source;
 mod kafka;
+mod service;
 mod sinks;
 mod supervision;
 mod traces;

@@ -221,7 +221,8 @@ pub(super) async fn lifecycle(
         _ => return error(StatusCode::NOT_FOUND, format!("unknown action `{action}`: pause, resume or restart")),
     };
     let resp = run(&state, &id, op).await;
-    if resp.status().is_success() && action != "restart" {
+    // restart leaves the actor RUNNING: it clears a persisted pause too.
+    if resp.status().is_success() {
         let kind =
             state.supervisor.send(Configs).await.unwrap_or_default().iter().find(|c| c.id() == id).map(|c| c.kind());
         if let Some(kind) = kind {

@@ -1,5 +1,6 @@
 //! Building the running service from a `Config`: the broker connection (embedded or real), the
-//! topics, the pipeline actors (router, dead letter) and the Supervisor with every source.
+//! topics, the Supervisor (which starts the pipeline actors and every source and sink) and the
+//! admin listener; and the graceful shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,17 +11,19 @@ use actix::prelude::*;
 use backon::{ExponentialBuilder, Retryable};
 use rdkafka::producer::FutureProducer;
 
-use crate::admin::api::{apply_paused, reconcile};
-use crate::admin::state::DesiredState;
 use crate::admin::{self, AdminState};
-use crate::config::{Bootstrap, Config, TaxIdCheckDigits};
-use crate::dead_letter::DeadLetter;
+use crate::base::vars::{ProcessEnv, VarSource};
+use crate::config::{Config, ConfigErrors};
 use crate::kafka::embedded::EmbeddedBroker;
-use crate::kafka::{admin_config, ensure_topics, producer_config};
-use crate::router::{Flush, RoutingTable, TopicRouter};
-use crate::sinks::runner::SinkDeps;
-use crate::sources::{SourceDeps, ValidationSettings};
-use crate::supervisor::{ChildDeps, ChildInfo, ListChildren, RestartDelay, StartChild, StopAll, Supervisor};
+use crate::kafka::{Bootstrap, MetadataProbe, ensure_topics, producer_config};
+use crate::router::RoutingTable;
+use crate::sinks::runner::SinkEnv;
+use crate::sources::ValidationSettings;
+use crate::supervisor::reconcile::reconcile;
+use crate::supervisor::state::{DesiredState, StateError};
+use crate::supervisor::{
+    ChildInfo, Command, ListChildren, Op, PipelineSpec, StartChild, StopAll, Supervisor, SupervisorSpec, Wiring,
+};
 use crate::telemetry::metrics::Metrics;
 
 /// Why the service could not start.
@@ -50,6 +53,12 @@ pub enum StartError {
     /// The producer configuration is refused by librdkafka.
     #[error("invalid Kafka producer configuration: {0}")]
     Producer(#[source] rdkafka::error::KafkaError),
+    /// The admin state file cannot be read.
+    #[error("cannot read the admin state: {0}")]
+    State(#[from] StateError),
+    /// An entry of the admin state does not parse any more.
+    #[error("invalid entry in the admin state: {0}")]
+    Overlay(#[from] ConfigErrors),
     /// A config value the validator should have refused.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -58,7 +67,6 @@ pub enum StartError {
 /// The running service. Must stay on the thread that started it (the embedded broker is `!Send`).
 pub struct AppHandle {
     supervisor: Addr<Supervisor>,
-    router: Addr<TopicRouter>,
     bootstrap: String,
     metrics: Arc<Metrics>,
     /// Admin listener handle and address, when enabled.
@@ -72,102 +80,66 @@ pub struct AppHandle {
 impl AppHandle {
     /// Starts everything the config describes.
     pub async fn start(config: Config) -> Result<Self, StartError> {
-        let (embedded, bootstrap) = match &config.kafka.bootstrap_servers {
-            Bootstrap::Embedded => {
-                let e = EmbeddedBroker::start(&config).map_err(StartError::Embedded)?;
-                let b = e.bootstrap_servers();
-                (Some(e), b)
-            }
-            Bootstrap::Brokers(b) => {
-                let attempt = || ensure_topics(&config, b);
-                attempt
-                    .retry(ExponentialBuilder::default().with_max_times(4).with_jitter())
-                    .notify(|error, delay| {
-                        tracing::warn!(%error, ?delay, "Kafka not ready for topic creation; retrying.");
-                    })
-                    .await
-                    .map_err(|source| StartError::Topics { bootstrap: b.clone(), source })?;
-                (None, b.clone())
-            }
-        };
-
+        let (embedded, bootstrap) = connect(&config).await?;
         let pconf = producer_config(&config.kafka, &bootstrap, "pix-ingest");
         // Fail fast on a property librdkafka refuses, instead of a restart loop later.
         drop(pconf.create::<FutureProducer>().map_err(StartError::Producer)?);
 
         let metrics = Arc::new(Metrics::new());
-        let policy = config.supervision.clone();
-        let table = RoutingTable::new(&config.topics, config.routing.key);
-        let (rconf, rpolicy) = (pconf.clone(), policy.clone());
-        let rmetrics = Arc::clone(&metrics);
-        let router =
-            actix::Supervisor::start(move |_| TopicRouter::new(rconf, table, RestartDelay::new(&rpolicy), rmetrics));
-        let dlq_topic = config.topics.dead_letter.as_str().to_owned();
-        let (dconf, dpolicy) = (pconf.clone(), policy.clone());
-        let dmetrics = Arc::clone(&metrics);
-        let dead_letter =
-            actix::Supervisor::start(move |_| DeadLetter::new(dconf, dlq_topic, RestartDelay::new(&dpolicy), dmetrics));
-
-        let own_ispbs = config
-            .pix
-            .own_ispbs
-            .iter()
-            .map(|s| s.parse().map_err(|_| StartError::Config(format!("`{s}` is not an ISPB"))))
-            .collect::<Result<Vec<_>, _>>()?;
-        let validation = Arc::new(ValidationSettings {
-            own_ispbs,
-            check_digits: match config.pix.tax_id_check_digits {
-                TaxIdCheckDigits::Strict => pix_domain::validate::CheckDigitPolicy::Strict,
-                TaxIdCheckDigits::Warn => pix_domain::validate::CheckDigitPolicy::Warn,
-            },
-        });
-        let deps = ChildDeps {
-            source: SourceDeps {
-                router: router.clone().recipient(),
-                dead_letter: dead_letter.clone().recipient(),
-                validation,
-                metrics: Arc::clone(&metrics),
-            },
-            sink: SinkDeps {
-                dead_letter: dead_letter.recipient(),
-                metrics: Arc::clone(&metrics),
+        let validation =
+            Arc::new(ValidationSettings::from_config(&config.pix).map_err(|e| StartError::Config(e.to_string()))?);
+        // Admin-submitted entries and their persisted copies read `${VAR}` from here.
+        let vars: Arc<dyn VarSource + Send + Sync> = Arc::new(ProcessEnv);
+        let desired = if config.admin.enabled {
+            DesiredState::load(&config.admin.state_file)?
+        } else {
+            DesiredState::in_memory()
+        };
+        let plan = reconcile(&config.sources, &config.sinks, &desired, &*vars)?;
+        let spec = SupervisorSpec {
+            policy: config.supervision.clone(),
+            wiring: Wiring::Pipeline(PipelineSpec {
+                producer: pconf,
+                routing: RoutingTable::new(&config.topics, &config.routing),
+                dead_letter_topic: config.topics.dead_letter.as_str().to_owned(),
+            }),
+            validation,
+            metrics: Arc::clone(&metrics),
+            sinks: SinkEnv {
                 bootstrap: bootstrap.clone(),
                 kafka: Arc::new(config.kafka.clone()),
                 topics: Arc::new(config.topics.clone()),
-                crashes: Arc::default(),
             },
+            probe: Some(MetadataProbe::new(&config.kafka, &bootstrap).map_err(StartError::Producer)?),
+            desired,
         };
-        let supervisor = Supervisor::new(deps, policy).start();
-        // The YAML, with what the admin API changed before the last stop laid over it.
-        let desired = DesiredState::load(&config.admin.state_file).map_err(StartError::Config)?;
-        let (children, paused) = reconcile(&config, &desired).map_err(StartError::Config)?;
-        for child in children {
+        let supervisor = Supervisor::new(spec).start();
+        for child in plan.children {
             let id = child.id().to_owned();
             if let Ok(Err(e)) = supervisor.send(StartChild(child)).await {
                 return Err(StartError::Config(format!("{id}: {e}")));
             }
         }
-        apply_paused(&supervisor, &paused).await;
+        for id in plan.paused {
+            let _ = supervisor.send(Command { id: id.clone(), op: Op::Pause, grace: Duration::from_secs(30) }).await;
+            tracing::info!(actor = %id, "Started paused, as the admin API left it.");
+        }
         let draining = Arc::new(AtomicBool::new(false));
         let admin = if config.admin.enabled {
-            let kafka = admin_config(&config.kafka, &bootstrap, "pix-ingest-readiness")
-                .create()
-                .map_err(StartError::Producer)?;
             let state = AdminState {
                 supervisor: supervisor.clone(),
                 metrics: Arc::clone(&metrics),
-                kafka: Arc::new(kafka),
                 draining: Arc::clone(&draining),
                 token: config.admin.token.clone(),
                 base: Arc::new(config.clone()),
-                desired: std::sync::Mutex::new(desired),
+                vars,
             };
             let listen = config.admin.listen;
             Some(admin::start(listen, state).map_err(|source| StartError::Admin { listen, source })?)
         } else {
             None
         };
-        Ok(Self { supervisor, router, bootstrap, metrics, admin, draining, embedded })
+        Ok(Self { supervisor, bootstrap, metrics, admin, draining, embedded })
     }
 
     /// The bootstrap servers in use (the embedded broker's when embedded).
@@ -180,8 +152,15 @@ impl AppHandle {
         self.embedded.is_some()
     }
 
-    /// The registry of supervised children.
+    /// The registry's sources and sinks (what the config and the admin API add and remove).
     pub async fn children(&self) -> Vec<ChildInfo> {
+        let mut all = self.actors().await;
+        all.retain(|c| c.kind != "pipeline");
+        all
+    }
+
+    /// The whole registry: sources and sinks, then the pipeline actors (router, dead letter).
+    pub async fn actors(&self) -> Vec<ChildInfo> {
         self.supervisor.send(ListChildren).await.unwrap_or_default()
     }
 
@@ -214,29 +193,45 @@ impl AppHandle {
         }
     }
 
-    /// Graceful shutdown: sources stop taking input and finish in-flight requests, then the
-    /// producer flushes, all within `grace`. Returns whether it finished in time.
+    /// Graceful shutdown: sources stop taking input and finish in-flight requests, sinks flush
+    /// and commit, then the producers flush, all within `grace`. Returns whether it finished in
+    /// time.
     pub async fn shutdown(self, grace: Duration) -> bool {
-        let start = tokio::time::Instant::now();
         // Readiness drops first, so a load balancer stops sending before the listeners close.
         self.draining.store(true, Ordering::SeqCst);
-        let stop_sources = self.supervisor.send(StopAll { grace });
-        let in_time = tokio::time::timeout(grace, stop_sources).await.is_ok();
-        let left = grace.saturating_sub(start.elapsed());
-        let flushed =
-            tokio::time::timeout(left + Duration::from_millis(100), self.router.send(Flush { timeout: left }))
-                .await
-                .is_ok();
+        let stopped = self.supervisor.send(StopAll { grace });
+        let in_time = tokio::time::timeout(grace + Duration::from_millis(200), stopped).await;
         if let Some((handle, _)) = &self.admin {
             handle.stop(true).await;
         }
-        drop(self.router);
         drop(self.supervisor);
         if let Some(e) = self.embedded {
-            // Let clients notice before the brokers go away (NOTES P11).
+            // Let clients notice before the brokers go away (docs/engineering-notes.md).
             tokio::time::sleep(Duration::from_millis(100)).await;
             drop(e);
         }
-        in_time && flushed
+        matches!(in_time, Ok(Ok(true)))
+    }
+}
+
+/// The embedded broker, or the topics prepared on the real cluster; the bootstrap in use.
+async fn connect(config: &Config) -> Result<(Option<EmbeddedBroker>, String), StartError> {
+    match &config.kafka.bootstrap_servers {
+        Bootstrap::Embedded => {
+            let e = EmbeddedBroker::start(&config.kafka, &config.topics).map_err(StartError::Embedded)?;
+            let b = e.bootstrap_servers();
+            Ok((Some(e), b))
+        }
+        Bootstrap::Brokers(b) => {
+            let attempt = || ensure_topics(&config.kafka, &config.topics, b);
+            attempt
+                .retry(ExponentialBuilder::default().with_max_times(4).with_jitter())
+                .notify(|error, delay| {
+                    tracing::warn!(%error, ?delay, "Kafka not ready for topic creation; retrying.");
+                })
+                .await
+                .map_err(|source| StartError::Topics { bootstrap: b.clone(), source })?;
+            Ok((None, b.clone()))
+        }
     }
 }

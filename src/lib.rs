@@ -4,28 +4,35 @@
 //!
 //! ```text
 //!  sources (one actor each) --decode+validate--> TopicRouter --> pix.pagamentos / pix.recebimentos / pix.estornos
-//!          |                                         |
-//!          +--- invalid / refused ---> DeadLetter ---+--> pix.dlq   (original bytes + reason headers)
+//!          |                                         |                       |
+//!          +--- invalid / refused ---> DeadLetter ---+--> pix.dlq            +--> sinks (Delta, HTTP, file)
 //! ```
 //!
-//! # Who owns what
-//! - [`config`]: the YAML schema, `${VAR}` interpolation, env overrides, errors with file/line/field.
-//! - [`pix_domain`] (crate): the canonical event, identifiers, the one validator, body splitting.
-//! - [`sources`]: source actors and the shared [`sources::pipeline`] (route + dead-letter + report).
+//! # Who owns what (dependencies point down this list; `scripts/layers` checks it)
+//! - [`app`]: wiring it all from a `Config`; graceful shutdown. [`load_gen`]: `pix-ingest gen`.
+//! - [`admin`]: the admin HTTP API; it talks only to the supervisor.
+//! - [`supervisor`]: the registry of every actor (sources, sinks, router, dead letter), restarts
+//!   with backoff, FAILED, readiness, and the persisted changes of the admin API.
+//! - [`config`]: the root of the YAML schema, loading, `${VAR}`, overrides, cross-section checks.
+//! - [`sources`]: source actors (HTTP, file, generator) and the shared pipeline (route +
+//!   dead-letter + per-record report). [`sinks`]: consumer actors (Delta, HTTP scoring, file)
+//!   and the shared consume -> batch -> write -> dead-letter -> flush -> commit loop.
 //! - [`router`]: the TopicRouter actor (producer, routing table, batch acknowledgements).
-//! - [`dead_letter`]: the DeadLetter actor and the dead-letter record.
+//!   [`dead_letter`]: the DeadLetter actor and the dead-letter record.
 //! - [`kafka`]: client settings (acks=all, idempotence), topics, headers, the embedded dev broker.
-//! - [`sinks`]: one consumer actor per destination (HTTP scoring, file landing zone) and the shared
-//!   consume -> batch -> write -> dead-letter -> flush -> commit loop.
-//! - [`supervisor`]: the registry of children, restarts with backoff, the FAILED state.
-//! - [`telemetry`]: logs and trace-context propagation.
-//! - [`app`]: wiring it all from a `Config`; graceful shutdown.
+//! - [`lifecycle`]: what a supervised actor knows of supervision (control, guard, restarts).
+//!   [`telemetry`]: logs, traces, metrics. [`synth`]: synthetic events.
+//! - [`base`]: secrets, the environment, tagged config entries, the kind registry.
+//! - crates: `pix-domain` (the canonical event and the one validator, no I/O) and `pix-delta`
+//!   (exactly-once Delta Lake storage, behind the default feature `delta`).
 
 pub mod admin;
 pub mod app;
+pub mod base;
 pub mod config;
 pub mod dead_letter;
 pub mod kafka;
+pub mod lifecycle;
 pub mod load_gen;
 pub mod router;
 pub mod sinks;

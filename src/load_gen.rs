@@ -86,15 +86,35 @@ pub struct Latency {
     pub max: f64,
 }
 
-/// Runs the generator; returns the report (or an error message).
-pub async fn run(args: GenArgs) -> Result<GenReport, String> {
+/// Why `pix-ingest gen` could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum GenError {
+    /// The options do not make sense.
+    #[error("--rate, --batch and --concurrency must be positive and --invalid-ratio in [0, 1]")]
+    Options,
+    /// The output file cannot be written.
+    #[error("{path}: {source}")]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The HTTP client cannot be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+}
+
+/// Runs the generator; returns the report.
+pub async fn run(args: GenArgs) -> Result<GenReport, GenError> {
     if args.rate.is_nan()
         || args.rate <= 0.0
         || args.batch == 0
         || args.concurrency == 0
         || !(0.0..=1.0).contains(&args.invalid_ratio)
     {
-        return Err("--rate, --batch and --concurrency must be positive and --invalid-ratio in [0, 1]".into());
+        return Err(GenError::Options);
     }
     let seed = args.seed.unwrap_or_else(|| chrono::Utc::now().timestamp_micros().unsigned_abs());
     let mut synth = Synth::new(seed, &args.own_ispb, args.invalid_ratio);
@@ -105,29 +125,45 @@ pub async fn run(args: GenArgs) -> Result<GenReport, String> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} eta {eta} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-
-    if let Some(path) = &args.out {
-        let mut f =
-            std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?);
-        for _ in 0..args.count {
-            let (bytes, invalid) = synth.next_event();
-            f.write_all(&bytes).and_then(|()| f.write_all(b"\n")).map_err(|e| e.to_string())?;
-            report.sent += 1;
-            report.generated_invalid += u64::from(invalid);
-            bar.inc(1);
-        }
-        f.flush().map_err(|e| e.to_string())?;
-        bar.finish();
-        report.seconds = start.elapsed().as_secs_f64();
-        report.events_per_second = report.sent as f64 / report.seconds.max(1e-9);
-        return Ok(report);
+    match &args.out {
+        Some(path) => write_ndjson(&args, path, &mut synth, &mut report, &bar)
+            .map_err(|source| GenError::Output { path: path.clone(), source })?,
+        None => send(&args, &mut synth, &mut report, &bar).await?,
     }
+    bar.finish();
+    report.seconds = start.elapsed().as_secs_f64();
+    report.events_per_second = report.sent as f64 / report.seconds.max(1e-9);
+    Ok(report)
+}
 
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().map_err(|e| e.to_string())?;
+fn write_ndjson(
+    args: &GenArgs,
+    path: &std::path::Path,
+    synth: &mut Synth,
+    report: &mut GenReport,
+    bar: &ProgressBar,
+) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for _ in 0..args.count {
+        let (bytes, invalid) = synth.next_event();
+        f.write_all(&bytes)?;
+        f.write_all(b"\n")?;
+        report.sent += 1;
+        report.generated_invalid += u64::from(invalid);
+        bar.inc(1);
+    }
+    f.flush()
+}
+
+/// Sends JSON arrays of `args.batch` events at the target rate, `args.concurrency` in flight;
+/// every request's latency goes into the percentiles.
+async fn send(args: &GenArgs, synth: &mut Synth, report: &mut GenReport, bar: &ProgressBar) -> Result<(), GenError> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().map_err(GenError::Client)?;
     let permits = Arc::new(Semaphore::new(args.concurrency));
     let mut tick = tokio::time::interval(Duration::from_secs_f64(args.batch as f64 / args.rate));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut tasks = tokio::task::JoinSet::new();
+    let mut latencies = Vec::new();
     let mut remaining = args.count;
     while remaining > 0 {
         tick.tick().await;
@@ -146,7 +182,8 @@ pub async fn run(args: GenArgs) -> Result<GenReport, String> {
         body.push(b']');
         report.sent += n;
         report.requests += 1;
-        let permit = Arc::clone(&permits).acquire_owned().await.map_err(|e| e.to_string())?;
+        // The semaphore is never closed, so acquiring cannot fail.
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { break };
         let (client, url, bar) = (client.clone(), args.url.clone(), bar.clone());
         tasks.spawn(async move {
             let t = Instant::now();
@@ -156,22 +193,18 @@ pub async fn run(args: GenArgs) -> Result<GenReport, String> {
             (n, t.elapsed(), answer)
         });
         while let Some(done) = tasks.try_join_next() {
-            account(&mut report, done, &mut Vec::new());
+            account(report, done, &mut latencies);
         }
     }
-    let mut latencies = Vec::new();
     while let Some(done) = tasks.join_next().await {
-        account(&mut report, done, &mut latencies);
+        account(report, done, &mut latencies);
     }
-    bar.finish();
-    report.seconds = start.elapsed().as_secs_f64();
-    report.events_per_second = report.sent as f64 / report.seconds.max(1e-9);
     latencies.sort();
     let pct = |p: f64| {
         latencies.get(((latencies.len().saturating_sub(1)) as f64 * p) as usize).map_or(0.0, |d| d.as_secs_f64() * 1e3)
     };
     report.latency_ms = Latency { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), max: pct(1.0) };
-    Ok(report)
+    Ok(())
 }
 
 type Done = (u64, Duration, Result<(u64, u64, u64), String>);

@@ -1,8 +1,8 @@
 //! The mutating half of the admin API: add sources and sinks, replace a config, pause, resume,
 //! restart and delete actors. Every call needs `Authorization: Bearer <admin.token>` (compared in
 //! constant time; with no token configured every mutation is refused), is validated by the same
-//! code as the config file, is written to the audit log (what, when, from where; never a secret),
-//! and is persisted in the desired-state file.
+//! code as the config file, and is written to the audit log (what, when, from where; never a
+//! secret). The supervisor carries it out and persists it in the desired-state file.
 
 use std::time::Duration;
 
@@ -12,10 +12,10 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::AdminState;
-use crate::config::vars::ProcessEnv;
-use crate::config::{self, SourceConfig};
+use crate::config;
 use crate::sinks::SinkConfig;
-use crate::supervisor::{ChildConfig, Command, ListChildren, Op, StartChild, SupervisorError};
+use crate::sources::SourceConfig;
+use crate::supervisor::{AddChild, ChildConfig, Command, Configs, Op, SupervisorError};
 
 /// Time allowed to a graceful stop requested through the API.
 const GRACE: Duration = Duration::from_secs(30);
@@ -52,6 +52,7 @@ fn authorize(req: &HttpRequest, state: &AdminState) -> Result<(), HttpResponse> 
 
 /// Validates a new or replacing entry the way the config file is validated: parse with field
 /// paths, then the cross-field checks on the whole set (duplicate ids, listen addresses...).
+#[allow(clippy::result_large_err)]
 async fn validated(
     state: &AdminState,
     kind: &str,
@@ -61,9 +62,10 @@ async fn validated(
     let bad = |errors: Vec<serde_json::Value>| {
         HttpResponse::BadRequest().json(json!({"error": "invalid config", "errors": errors}))
     };
+    let vars = &*state.vars;
     let parsed = match kind {
-        "source" => config::parse_entry::<SourceConfig>("request body", body, &ProcessEnv).map(ChildConfig::Source),
-        _ => config::parse_entry::<SinkConfig>("request body", body, &ProcessEnv).map(ChildConfig::Sink),
+        "source" => config::parse_entry::<SourceConfig>("request body", body, vars).map(ChildConfig::Source),
+        _ => config::parse_entry::<SinkConfig>("request body", body, vars).map(ChildConfig::Sink),
     };
     let child = parsed.map_err(|e| {
         bad(e.0.into_iter().map(|e| json!({"field": e.field, "line": e.line, "message": e.message})).collect())
@@ -95,59 +97,37 @@ async fn validated(
     if problems.is_empty() { Ok(child) } else { Err(bad(problems)) }
 }
 
-/// The stored configs of every child.
-#[derive(actix::Message)]
-#[rtype(result = "Vec<ChildConfig>")]
-pub struct Configs;
-
-impl actix::Handler<Configs> for crate::supervisor::Supervisor {
-    type Result = actix::MessageResult<Configs>;
-    fn handle(&mut self, _: Configs, _: &mut Self::Context) -> Self::Result {
-        actix::MessageResult(self.configs().into_iter().map(|(c, _)| c).collect())
-    }
-}
-
-fn persist(state: &AdminState, f: impl FnOnce(&mut super::state::DesiredState)) {
-    let mut desired = match state.desired.lock() {
-        Ok(d) => d,
-        Err(poisoned) => poisoned.into_inner(),
+/// The HTTP answer of a supervisor error.
+fn refused(e: SupervisorError) -> HttpResponse {
+    let status = match e {
+        SupervisorError::NotFound(_) => StatusCode::NOT_FOUND,
+        SupervisorError::AlreadyExists(_) | SupervisorError::InvalidState { .. } => StatusCode::CONFLICT,
+        SupervisorError::IdentityChange(_) => StatusCode::BAD_REQUEST,
     };
-    f(&mut desired);
-    if let Err(e) = desired.save() {
-        tracing::error!(error = %e, "Cannot write the admin state file; the change is live but will not survive a restart.");
-    }
+    error(status, e.to_string())
 }
 
 async fn add(req: HttpRequest, body: web::Bytes, state: web::Data<AdminState>, kind: &'static str) -> HttpResponse {
+    let action = format!("add_{kind}");
     if let Err(resp) = authorize(&req, &state) {
-        audit(&req, &format!("add_{kind}"), "", resp.status());
+        audit(&req, &action, "", resp.status());
         return resp;
     }
     let text = String::from_utf8_lossy(&body).into_owned();
     let child = match validated(&state, kind, &text, None).await {
         Ok(c) => c,
         Err(resp) => {
-            audit(&req, &format!("add_{kind}"), "", resp.status());
+            audit(&req, &action, "", resp.status());
             return resp;
         }
     };
     let id = child.id().to_owned();
-    let resp = match state.supervisor.send(StartChild(child)).await {
-        Ok(Ok(())) => {
-            persist(&state, |d| {
-                let e = d.entry(&id, kind);
-                e.body = Some(text);
-                e.deleted = false;
-                e.paused = false;
-            });
-            let info = state.supervisor.send(ListChildren).await.unwrap_or_default().into_iter().find(|c| c.id == id);
-            HttpResponse::Created().json(info)
-        }
-        Ok(Err(e @ SupervisorError::AlreadyExists(_))) => error(StatusCode::CONFLICT, e.to_string()),
-        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    let resp = match state.supervisor.send(AddChild { config: child, body: text }).await {
+        Ok(Ok(info)) => HttpResponse::Created().json(info),
+        Ok(Err(e)) => refused(e),
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     };
-    audit(&req, &format!("add_{kind}"), &id, resp.status());
+    audit(&req, &action, &id, resp.status());
     resp
 }
 
@@ -174,21 +154,10 @@ pub(super) async fn replace_config(
         None => return error(StatusCode::NOT_FOUND, format!("no actor with id `{id}`")),
     };
     let text = String::from_utf8_lossy(&body).into_owned();
-    let child = match validated(&state, kind, &text, Some(&id)).await {
-        Ok(c) => c,
-        Err(resp) => {
-            audit(&req, "replace_config", &id, resp.status());
-            return resp;
-        }
+    let resp = match validated(&state, kind, &text, Some(&id)).await {
+        Ok(config) => run(&state, &id, Op::Replace { config: Box::new(config), body: text }).await,
+        Err(resp) => resp,
     };
-    let resp = run(&state, &id, Op::Replace(child)).await;
-    if resp.status().is_success() {
-        persist(&state, |d| {
-            let e = d.entry(&id, kind);
-            e.body = Some(text);
-            e.paused = false;
-        });
-    }
     audit(&req, "replace_config", &id, resp.status());
     resp
 }
@@ -197,9 +166,7 @@ async fn run(state: &AdminState, id: &str, op: Op) -> HttpResponse {
     match state.supervisor.send(Command { id: id.to_owned(), op, grace: GRACE }).await {
         Ok(Ok(Some(info))) => HttpResponse::Ok().json(info),
         Ok(Ok(None)) => HttpResponse::NoContent().finish(),
-        Ok(Err(e @ SupervisorError::NotFound(_))) => error(StatusCode::NOT_FOUND, e.to_string()),
-        Ok(Err(e @ SupervisorError::InvalidState { .. })) => error(StatusCode::CONFLICT, e.to_string()),
-        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e.to_string()),
+        Ok(Err(e)) => refused(e),
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }
@@ -221,14 +188,6 @@ pub(super) async fn lifecycle(
         _ => return error(StatusCode::NOT_FOUND, format!("unknown action `{action}`: pause, resume or restart")),
     };
     let resp = run(&state, &id, op).await;
-    // restart leaves the actor RUNNING: it clears a persisted pause too.
-    if resp.status().is_success() {
-        let kind =
-            state.supervisor.send(Configs).await.unwrap_or_default().iter().find(|c| c.id() == id).map(|c| c.kind());
-        if let Some(kind) = kind {
-            persist(&state, |d| d.entry(&id, kind).paused = action == "pause");
-        }
-    }
     audit(&req, &action, &id, resp.status());
     resp
 }
@@ -238,63 +197,7 @@ pub(super) async fn delete(req: HttpRequest, id: web::Path<String>, state: web::
         audit(&req, "delete", &id, resp.status());
         return resp;
     }
-    let kind =
-        state.supervisor.send(Configs).await.unwrap_or_default().iter().find(|c| c.id() == *id).map(|c| c.kind());
     let resp = run(&state, &id, Op::Delete).await;
-    if resp.status().is_success()
-        && let Some(kind) = kind
-    {
-        persist(&state, |d| {
-            let e = d.entry(&id, kind);
-            e.deleted = true;
-            e.body = None;
-            e.paused = false;
-        });
-    }
     audit(&req, "delete", &id, resp.status());
     resp
-}
-
-/// Children that must start paused, and the set to start, after applying the overlay to the YAML.
-pub fn reconcile(
-    yaml: &crate::config::Config,
-    desired: &super::state::DesiredState,
-) -> Result<(Vec<ChildConfig>, Vec<String>), String> {
-    let mut out: Vec<ChildConfig> = yaml
-        .sinks
-        .iter()
-        .cloned()
-        .map(ChildConfig::Sink)
-        .chain(yaml.sources.iter().cloned().map(ChildConfig::Source))
-        .collect();
-    let mut paused = Vec::new();
-    for (id, o) in &desired.actors {
-        if o.deleted {
-            out.retain(|c| c.id() != id);
-            continue;
-        }
-        if let Some(body) = &o.body {
-            let parsed = match o.kind.as_str() {
-                "source" => config::parse_entry::<SourceConfig>(&format!("admin state ({id})"), body, &ProcessEnv)
-                    .map(ChildConfig::Source),
-                _ => config::parse_entry::<SinkConfig>(&format!("admin state ({id})"), body, &ProcessEnv)
-                    .map(ChildConfig::Sink),
-            }
-            .map_err(|e| e.to_string())?;
-            out.retain(|c| c.id() != id);
-            out.push(parsed);
-        }
-        if o.paused {
-            paused.push(id.clone());
-        }
-    }
-    Ok((out, paused))
-}
-
-/// Pauses the children the overlay says are paused (at start).
-pub async fn apply_paused(supervisor: &actix::Addr<crate::supervisor::Supervisor>, ids: &[String]) {
-    for id in ids {
-        let _ = supervisor.send(Command { id: id.clone(), op: Op::Pause, grace: GRACE }).await;
-        tracing::info!(actor = %id, "Started paused, as the admin API left it.");
-    }
 }

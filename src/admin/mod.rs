@@ -1,23 +1,22 @@
 //! The admin listener (actix-web, its own port, 127.0.0.1 by default): liveness, readiness,
 //! Prometheus metrics, the registry of supervised actors, and (in `api`) the mutating calls behind
-//! the bearer token. It talks only to the Supervisor. The OpenAPI document is `openapi.json`.
+//! the bearer token. It talks only to the Supervisor (readiness, the registry and every change
+//! are supervisor messages) and reads no environment: the variables a submitted entry may use
+//! come from the `VarSource` the app hands it. The OpenAPI document is `openapi.json`.
 
 pub mod api;
-pub mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use actix::Addr;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpResponse, HttpServer, web};
-use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
 use serde_json::json;
 
-use crate::supervisor::{ChildState, ListChildren, Supervisor};
+use crate::base::vars::VarSource;
+use crate::supervisor::{CheckReadiness, ListChildren, Supervisor};
 use crate::telemetry::metrics::Metrics;
 
 /// What the handlers share.
@@ -26,16 +25,14 @@ pub struct AdminState {
     pub supervisor: Addr<Supervisor>,
     /// The app's metrics.
     pub metrics: Arc<Metrics>,
-    /// A metadata client for the readiness check.
-    pub kafka: Arc<AdminClient<DefaultClientContext>>,
     /// Set at the start of shutdown: readiness drops first.
     pub draining: Arc<AtomicBool>,
     /// `admin.token`: mutations need it.
     pub token: Option<crate::config::Secret>,
     /// The loaded config (the baseline that new entries are validated against).
     pub base: Arc<crate::config::Config>,
-    /// What the API changed, persisted.
-    pub desired: std::sync::Mutex<state::DesiredState>,
+    /// Where `${VAR}` in a submitted entry is looked up.
+    pub vars: Arc<dyn VarSource + Send + Sync>,
 }
 
 /// The OpenAPI 3.1 document of this API, kept in the repo.
@@ -86,15 +83,9 @@ async fn readyz(state: web::Data<AdminState>) -> HttpResponse {
     if state.draining.load(Ordering::SeqCst) {
         not_ready.push("shutting down".to_owned());
     }
-    let kafka = Arc::clone(&state.kafka);
-    let reachable = web::block(move || kafka.inner().fetch_metadata(None, Duration::from_secs(2)).is_ok()).await;
-    if !matches!(reachable, Ok(true)) {
-        not_ready.push("kafka: no metadata answer within 2s".to_owned());
-    }
-    for c in state.supervisor.send(ListChildren).await.unwrap_or_default() {
-        if matches!(c.state, ChildState::Failed | ChildState::Restarting) {
-            not_ready.push(format!("{} {}: {}", c.kind, c.id, c.state.as_str()));
-        }
+    match state.supervisor.send(CheckReadiness).await {
+        Ok(r) => not_ready.extend(r.not_ready),
+        Err(e) => not_ready.push(format!("supervisor: {e}")),
     }
     if not_ready.is_empty() {
         HttpResponse::Ok().json(json!({"status": "ready"}))

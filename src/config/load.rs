@@ -1,24 +1,13 @@
 //! Reading a config file: interpolate, parse (with field paths), override, validate.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use super::error::{ConfigError, ConfigErrors};
 use super::locate::locate;
-use super::types::{Bootstrap, Config, LogFormat, SourceConfig};
-use super::vars::{VarSource, interpolate};
-
-/// librdkafka properties that have a dedicated field or that would weaken durability.
-const GUARDED_PROPERTIES: &[(&str, &str)] = &[
-    ("bootstrap.servers", "set kafka.bootstrap_servers instead"),
-    ("metadata.broker.list", "set kafka.bootstrap_servers instead"),
-    ("acks", "pix-ingest always produces with acks=all"),
-    ("request.required.acks", "pix-ingest always produces with acks=all"),
-    ("enable.idempotence", "pix-ingest always uses the idempotent producer"),
-    ("message.timeout.ms", "set kafka.delivery_timeout instead"),
-    ("delivery.timeout.ms", "set kafka.delivery_timeout instead"),
-    ("transactional.id", "transactions are not used by the source side"),
-];
+use super::types::Config;
+use crate::base::vars::{VarSource, interpolate};
+use crate::kafka::Bootstrap;
+use crate::telemetry::LogFormat;
 
 /// Loads and validates the config file at `path`.
 pub fn load(path: &Path, vars: &dyn VarSource) -> Result<Config, ConfigErrors> {
@@ -63,7 +52,7 @@ pub fn load_str(file: &str, text: &str, vars: &dyn VarSource) -> Result<Config, 
 
     let mut errors = Vec::new();
     apply_overrides(&mut config, vars, &mut errors, file);
-    for (field, message) in validate(&config) {
+    for (field, message) in super::check::check(&config) {
         let (line, column) = locate(&text, &field).map_or((None, None), |(l, c)| (Some(l), Some(c)));
         errors.push(err(line, column, &field, message));
     }
@@ -98,7 +87,7 @@ fn apply_overrides(config: &mut Config, vars: &dyn VarSource, errors: &mut Vec<C
     if let Some(v) = vars.get("PIX_INGEST_KAFKA_BOOTSTRAP_SERVERS") {
         match Bootstrap::parse(&v) {
             Ok(b) => config.kafka.bootstrap_servers = b,
-            Err(e) => env_err("PIX_INGEST_KAFKA_BOOTSTRAP_SERVERS", e),
+            Err(e) => env_err("PIX_INGEST_KAFKA_BOOTSTRAP_SERVERS", e.0),
         }
     }
     if let Some(v) = vars.get("PIX_INGEST_LOG_FORMAT") {
@@ -139,125 +128,6 @@ pub fn parse_entry<T: serde::de::DeserializeOwned>(
         let message = message.lines().next().unwrap_or("invalid entry").to_owned();
         ConfigErrors(vec![err(e.location().map(|l| l.line()), e.location().map(|l| l.column()), field, message)])
     })
-}
-
-/// Cross-field checks of a whole config: (field path, message) pairs, all of them.
-pub fn check(c: &Config) -> Vec<(String, String)> {
-    validate(c)
-}
-
-/// Cross-field checks: (field path, message) pairs, all of them.
-fn validate(c: &Config) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut bad = |field: String, msg: String| out.push((field, msg));
-
-    for key in c.kafka.properties.keys() {
-        if let Some((_, why)) = GUARDED_PROPERTIES.iter().find(|(k, _)| k == key) {
-            bad(format!("kafka.properties.{key}"), format!("cannot be set here: {why}"));
-        }
-    }
-    if c.kafka.delivery_timeout < std::time::Duration::from_millis(500) {
-        bad("kafka.delivery_timeout".into(), "expected at least 500ms".into());
-    }
-    let ct = &c.kafka.create_topics;
-    if ct.partitions < 1 {
-        bad("kafka.create_topics.partitions".into(), "expected a positive number".into());
-    }
-    if ct.replication_factor < 1 {
-        bad("kafka.create_topics.replication_factor".into(), "expected a positive number".into());
-    }
-
-    let names = ["payment", "receipt", "refund", "dead_letter"];
-    let mut seen = HashSet::new();
-    for (name, topic) in names.iter().zip(c.topics.all()) {
-        if !seen.insert(topic.as_str()) {
-            bad(format!("topics.{name}"), format!("`{topic}` is used for two categories"));
-        }
-    }
-
-    if c.pix.own_ispbs.is_empty() {
-        bad("pix.own_ispbs".into(), "expected at least one ISPB (8 of [0-9A-Z])".into());
-    }
-    for (i, ispb) in c.pix.own_ispbs.iter().enumerate() {
-        if ispb.parse::<pix_domain::Ispb>().is_err() {
-            bad(format!("pix.own_ispbs[{i}]"), format!("`{ispb}` is not an ISPB: expected 8 of [0-9A-Z]"));
-        }
-    }
-
-    let mut ids = HashSet::new();
-    let mut listens = HashSet::new();
-    // Ids name consumer groups, metric labels and state-file entries: one namespace for all.
-    let mut check_id = |field: String, id: &'_ str, bad: &mut dyn FnMut(String, String)| {
-        let id_ok = !id.is_empty()
-            && id.len() <= 64
-            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !id_ok {
-            bad(field, "expected 1-64 of [a-z0-9-]".into());
-        } else if !ids.insert(id.to_owned()) {
-            bad(field, format!("`{id}` is used by another source or sink"));
-        }
-    };
-    for (i, s) in c.sources.iter().enumerate() {
-        check_id(format!("sources[{i}].id"), s.id(), &mut bad);
-        match s {
-            SourceConfig::Http(h) => {
-                if h.listen.port() != 0 && !listens.insert(h.listen) {
-                    bad(format!("sources[{i}].listen"), format!("{} is used by two sources", h.listen));
-                }
-                if h.request_timeout < c.kafka.delivery_timeout + std::time::Duration::from_secs(1) {
-                    bad(
-                        format!("sources[{i}].request_timeout"),
-                        format!(
-                            "expected at least kafka.delivery_timeout + 1s ({}), so that a 503 means \
-                             Kafka did not acknowledge",
-                            humantime::format_duration(c.kafka.delivery_timeout + std::time::Duration::from_secs(1))
-                        ),
-                    );
-                }
-                if h.max_body_bytes == 0 {
-                    bad(format!("sources[{i}].max_body_bytes"), "expected a positive number".into());
-                }
-                if h.workers == 0 || h.workers > 64 {
-                    bad(format!("sources[{i}].workers"), "expected 1 to 64".into());
-                }
-            }
-            SourceConfig::Generator(g) => {
-                for (field, msg) in g.problems() {
-                    bad(format!("sources[{i}].{field}"), msg);
-                }
-            }
-            SourceConfig::File(f) => {
-                if let Err(e) = glob::Pattern::new(&f.path) {
-                    bad(format!("sources[{i}].path"), format!("not a glob pattern: {e}"));
-                }
-                if f.batch_lines == 0 {
-                    bad(format!("sources[{i}].batch_lines"), "expected a positive number".into());
-                }
-                if f.max_line_bytes == 0 {
-                    bad(format!("sources[{i}].max_line_bytes"), "expected a positive number".into());
-                }
-            }
-        }
-    }
-
-    for (i, s) in c.sinks.iter().enumerate() {
-        check_id(format!("sinks[{i}].id"), s.id(), &mut bad);
-        for (field, msg) in s.problems() {
-            bad(format!("sinks[{i}].{field}"), msg);
-        }
-    }
-
-    if tracing_subscriber::EnvFilter::try_new(&c.telemetry.log_level).is_err() {
-        bad("telemetry.log_level".into(), "expected a tracing filter such as `info` or `info,pix_ingest=debug`".into());
-    }
-    let s = &c.supervision;
-    if s.backoff_initial > s.backoff_max {
-        bad("supervision.backoff_initial".into(), "expected at most supervision.backoff_max".into());
-    }
-    if s.max_restarts == 0 {
-        bad("supervision.max_restarts".into(), "expected at least 1".into());
-    }
-    out
 }
 
 #[cfg(test)]

@@ -2,20 +2,19 @@
 //! environment.
 //!
 //! `load` reads the file, interpolates `${VAR}`, parses YAML (serde-saphyr, strict booleans),
-//! applies the documented `PIX_INGEST_*` overrides and then runs the cross-field checks in
-//! `validate`. Every error names the file, the line and the field path. The structs hold no I/O;
-//! the app's `start` turns them into clients and actors.
+//! applies the documented `PIX_INGEST_*` overrides and then runs the cross-field checks of
+//! `check`. Every error names the file, the line and the field path. The section types live with
+//! the modules that own them; this module composes them into [`Config`] and holds the checks
+//! that span sections. The structs hold no I/O; `app` turns them into clients and actors.
 
+mod check;
 mod error;
 mod load;
 mod locate;
-mod secret;
-mod tagged;
-pub use tagged::visit_tagged;
 mod types;
-pub mod vars;
 
+pub use crate::base::{Secret, vars};
+pub use check::check;
 pub use error::{ConfigError, ConfigErrors};
-pub use load::{check, load, load_str, parse_entry};
-pub use secret::Secret;
-pub use types::*;
+pub use load::{load, load_str, parse_entry};
+pub use types::{AdminConfig, Config, ShutdownConfig};

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::kafka::produce::observe;
 use crate::kafka::{DeliveryError, DeliveryOutcome, OwnedProducer, produce_all};
-use crate::supervisor::RestartDelay;
+use crate::lifecycle::{ActorStatus, Flush, Restart, RestartDelay};
 use crate::telemetry::metrics::Metrics;
 
 /// Publish these dead letters; one outcome per record, in order.
@@ -30,6 +30,9 @@ pub struct DeadLetterBatch {
     /// Retries stop at this instant; what is still not acknowledged is reported unavailable.
     pub deadline: Instant,
 }
+
+/// The dead-letter actor's id in the supervisor's registry (reserved for it).
+pub const ACTOR_ID: &str = "dead-letter";
 
 /// The dead-letter actor.
 pub struct DeadLetter {
@@ -45,9 +48,16 @@ impl DeadLetter {
         topic: String,
         restart: RestartDelay,
         metrics: std::sync::Arc<Metrics>,
+        status: std::sync::Arc<ActorStatus>,
     ) -> Self {
         Self {
-            producer: OwnedProducer::new("dead_letter", producer_config, restart, std::sync::Arc::clone(&metrics)),
+            producer: OwnedProducer::new(
+                "dead_letter",
+                producer_config,
+                restart,
+                std::sync::Arc::clone(&metrics),
+                status,
+            ),
             topic,
             metrics,
         }
@@ -84,6 +94,7 @@ impl Handler<DeadLetterBatch> for DeadLetter {
         }));
         let Ok(records) = records else {
             tracing::error!(actor = "dead_letter", "Panic while building dead letters; restarting.");
+            self.producer.status().error("panic while building dead letters");
             ctx.stop();
             return Box::pin(futures::future::ready(unavailable("the dead-letter actor restarted")));
         };
@@ -99,6 +110,21 @@ impl Handler<DeadLetterBatch> for DeadLetter {
             observe(&metrics, "dead_letter", &topics, &outcomes, started);
             outcomes
         })
+    }
+}
+
+impl Handler<Restart> for DeadLetter {
+    type Result = ();
+    fn handle(&mut self, _: Restart, ctx: &mut Self::Context) {
+        tracing::info!(actor = "dead_letter", "Restart requested.");
+        ctx.stop();
+    }
+}
+
+impl Handler<Flush> for DeadLetter {
+    type Result = ResponseFuture<()>;
+    fn handle(&mut self, msg: Flush, _ctx: &mut Self::Context) -> Self::Result {
+        self.producer.flush(msg.timeout)
     }
 }
 

@@ -9,7 +9,7 @@ use rdkafka::error::KafkaResult;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 
-use crate::config::Config;
+use crate::kafka::config::{KafkaConfig, TopicsConfig};
 
 /// The running mock cluster.
 pub struct EmbeddedBroker {
@@ -20,10 +20,10 @@ pub struct EmbeddedBroker {
 impl EmbeddedBroker {
     /// Starts a one-broker mock cluster and creates the configured topics on it (the mock broker
     /// does not implement the CreateTopics admin API).
-    pub fn start(config: &Config) -> KafkaResult<Self> {
+    pub fn start(kafka: &KafkaConfig, topics: &TopicsConfig) -> KafkaResult<Self> {
         let cluster = MockCluster::new(1)?;
-        let partitions = config.kafka.create_topics.partitions;
-        for topic in config.topics.all() {
+        let partitions = kafka.create_topics.partitions;
+        for topic in topics.all() {
             cluster.create_topic(topic.as_str(), partitions, 1)?;
         }
         tracing::warn!(

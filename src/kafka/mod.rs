@@ -2,21 +2,24 @@
 //! configuration with the durability settings we never weaken, topic creation, the embedded
 //! dev broker, record headers, and the classification of delivery errors.
 
+pub mod config;
 pub mod embedded;
 pub mod headers;
 mod owned;
+mod probe;
 pub(crate) mod produce;
 mod stats;
 pub mod topics;
 
 pub use owned::OwnedProducer;
+pub use probe::MetadataProbe;
 pub use produce::{DeliveryError, DeliveryOutcome, Produced, produce_all};
 pub use stats::{Producer, StatsContext};
 pub use topics::ensure_topics;
 
 use rdkafka::ClientConfig;
 
-use crate::config::KafkaConfig;
+pub use config::{Bootstrap, CreateTopicsConfig, KafkaConfig, PropertyValue, TopicName, TopicsConfig};
 
 /// The producer configuration: the user's pass-through properties, then the settings that make an
 /// acknowledgement mean "durable" (acks=all, idempotence), which always win.
@@ -56,6 +59,24 @@ fn base_config(_kafka: &KafkaConfig, bootstrap: &str, client_id: &str) -> Client
     c
 }
 
+/// The settings of a sink's consumer in group `group`: manual commits only (offsets move after the
+/// write succeeded), offsets stored by us, earliest when the group has none, and the connection
+/// properties of the cluster.
+pub fn consumer_config(kafka: &KafkaConfig, bootstrap: &str, group: &str) -> ClientConfig {
+    let mut c = base_config(kafka, bootstrap, group);
+    c.set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false");
+    for (k, v) in &kafka.properties {
+        if is_connection_property(k) {
+            c.set(k, &v.0);
+        }
+    }
+    c
+}
+
 /// Properties that describe how to reach and authenticate to the cluster.
 pub fn is_connection_property(key: &str) -> bool {
     key.starts_with("security.")
@@ -64,4 +85,15 @@ pub fn is_connection_property(key: &str) -> bool {
         || key.starts_with("socket.")
         || key.starts_with("broker.")
         || key == "client.rack"
+}
+
+/// `Producer::flush` blocks its thread; run it off the event loop.
+pub async fn flush_blocking(producer: Producer, timeout: std::time::Duration) {
+    use rdkafka::producer::Producer;
+    let r = tokio::task::spawn_blocking(move || producer.flush(timeout)).await;
+    match r {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "Producer flush did not complete."),
+        Err(error) => tracing::warn!(%error, "Producer flush task failed."),
+    }
 }

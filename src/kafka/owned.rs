@@ -5,7 +5,8 @@ use super::{Producer, StatsContext};
 use actix::prelude::*;
 use rdkafka::ClientConfig;
 
-use crate::supervisor::RestartDelay;
+use crate::lifecycle::{ActorStatus, RestartDelay};
+use std::sync::Arc;
 
 /// The producer slot of one actor.
 pub struct OwnedProducer {
@@ -19,6 +20,8 @@ pub struct OwnedProducer {
     context: StatsContext,
     /// Delay before a restarted actor takes messages again.
     restart: RestartDelay,
+    /// What the supervisor's registry shows of the actor.
+    status: Arc<ActorStatus>,
 }
 
 impl OwnedProducer {
@@ -27,9 +30,15 @@ impl OwnedProducer {
         name: &'static str,
         config: ClientConfig,
         restart: RestartDelay,
-        metrics: std::sync::Arc<crate::telemetry::metrics::Metrics>,
+        metrics: Arc<crate::telemetry::metrics::Metrics>,
+        status: Arc<ActorStatus>,
     ) -> Self {
-        Self { name, config, producer: None, restart, context: StatsContext { actor: name, metrics } }
+        Self { name, config, producer: None, restart, context: StatsContext { actor: name, metrics }, status }
+    }
+
+    /// The status the registry shows.
+    pub fn status(&self) -> &ActorStatus {
+        &self.status
     }
 
     /// Call from `Actor::started`: waits out a pending restart backoff (messages stay queued in
@@ -42,9 +51,13 @@ impl OwnedProducer {
             ctx.wait(actix::fut::wrap_future::<_, A>(actix::clock::sleep(delay)));
         }
         match self.config.create_with_context::<_, Producer>(self.context.clone()) {
-            Ok(p) => self.producer = Some(p),
+            Ok(p) => {
+                self.producer = Some(p);
+                self.status.up();
+            }
             Err(error) => {
                 tracing::error!(actor = self.name, %error, "Cannot create the Kafka producer; restarting.");
+                self.status.error(&format!("cannot create the Kafka producer: {error}"));
                 ctx.stop();
             }
         }
@@ -54,7 +67,18 @@ impl OwnedProducer {
     pub fn restarting(&mut self) {
         tracing::warn!(actor = self.name, "Restarting.");
         self.restart.record_restart();
+        self.status.restarting("restarted after a failure");
         self.producer = None;
+    }
+
+    /// Waits up to `timeout` for the queued records (at shutdown); off the event loop.
+    pub fn flush(&self, timeout: std::time::Duration) -> futures::future::BoxFuture<'static, ()> {
+        let producer = self.producer.clone();
+        Box::pin(async move {
+            if let Some(p) = producer {
+                super::flush_blocking(p, timeout).await;
+            }
+        })
     }
 
     /// The producer, when there is one (cheap clone of an `Arc`).

@@ -6,8 +6,8 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 
-use crate::config::Config;
 use crate::kafka::admin_config;
+use crate::kafka::config::{KafkaConfig, TopicsConfig};
 
 /// Why the topics could not be made ready.
 #[derive(Debug, thiserror::Error)]
@@ -30,15 +30,14 @@ pub enum TopicsError {
 
 /// Creates the four configured topics with the configured partitions and replication factor;
 /// topics that already exist are left as they are.
-pub async fn ensure_topics(config: &Config, bootstrap: &str) -> Result<(), TopicsError> {
-    let ct = &config.kafka.create_topics;
+pub async fn ensure_topics(kafka: &KafkaConfig, topics: &TopicsConfig, bootstrap: &str) -> Result<(), TopicsError> {
+    let ct = &kafka.create_topics;
     if !ct.enabled {
         return Ok(());
     }
     let admin: AdminClient<DefaultClientContext> =
-        admin_config(&config.kafka, bootstrap, "pix-ingest-admin").create().map_err(TopicsError::Client)?;
-    let new: Vec<NewTopic<'_>> = config
-        .topics
+        admin_config(kafka, bootstrap, "pix-ingest-admin").create().map_err(TopicsError::Client)?;
+    let new: Vec<NewTopic<'_>> = topics
         .all()
         .iter()
         .map(|t| NewTopic::new(t.as_str(), ct.partitions, TopicReplication::Fixed(ct.replication_factor)))

@@ -9,7 +9,7 @@ mod messages;
 mod table;
 
 pub use messages::{RouteBatch, RoutedEvent};
-pub use table::RoutingTable;
+pub use table::{RoutingConfig, RoutingTable};
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -20,8 +20,11 @@ use rdkafka::ClientConfig;
 
 use crate::kafka::produce::observe;
 use crate::kafka::{DeliveryError, DeliveryOutcome, OwnedProducer, produce_all};
-use crate::supervisor::RestartDelay;
+use crate::lifecycle::{ActorStatus, Flush, Restart, RestartDelay};
 use crate::telemetry::metrics::Metrics;
+
+/// The router's id in the supervisor's registry (reserved: no source or sink may take it).
+pub const ACTOR_ID: &str = "router";
 
 /// The router actor.
 pub struct TopicRouter {
@@ -38,9 +41,10 @@ impl TopicRouter {
         table: RoutingTable,
         restart: RestartDelay,
         metrics: Arc<Metrics>,
+        status: Arc<ActorStatus>,
     ) -> Self {
         Self {
-            producer: OwnedProducer::new("router", producer_config, restart, Arc::clone(&metrics)),
+            producer: OwnedProducer::new("router", producer_config, restart, Arc::clone(&metrics), status),
             table: Arc::new(table),
             metrics,
         }
@@ -80,6 +84,7 @@ impl Handler<RouteBatch> for TopicRouter {
             Ok(r) => r,
             Err(_) => {
                 tracing::error!(actor = "router", "Panic while routing a batch; restarting the router.");
+                self.producer.status().error("panic while routing a batch");
                 ctx.stop();
                 return Box::pin(futures::future::ready(unavailable("the router restarted")));
             }
@@ -110,33 +115,17 @@ impl Handler<RouteBatch> for TopicRouter {
     }
 }
 
-/// Flushes the producer (at shutdown): waits up to `timeout` for queued records.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Flush {
-    /// How long to wait.
-    pub timeout: std::time::Duration,
+impl Handler<Restart> for TopicRouter {
+    type Result = ();
+    fn handle(&mut self, _: Restart, ctx: &mut Self::Context) {
+        tracing::info!(actor = "router", "Restart requested.");
+        ctx.stop();
+    }
 }
 
 impl Handler<Flush> for TopicRouter {
     type Result = ResponseFuture<()>;
     fn handle(&mut self, msg: Flush, _ctx: &mut Self::Context) -> Self::Result {
-        let producer = self.producer.get();
-        Box::pin(async move {
-            if let Some(p) = producer {
-                flush_blocking(p, msg.timeout).await;
-            }
-        })
-    }
-}
-
-/// `Producer::flush` blocks its thread; run it off the event loop.
-pub(crate) async fn flush_blocking(producer: crate::kafka::Producer, timeout: std::time::Duration) {
-    use rdkafka::producer::Producer;
-    let r = tokio::task::spawn_blocking(move || producer.flush(timeout)).await;
-    match r {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::warn!(%error, "Producer flush did not complete."),
-        Err(error) => tracing::warn!(%error, "Producer flush task failed."),
+        self.producer.flush(msg.timeout)
     }
 }

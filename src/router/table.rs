@@ -1,43 +1,50 @@
-//! The routing table: category -> topic, and which field is the partition key.
+//! The routing table: category -> topic, and which field is the partition key (with the
+//! `routing:` config section that chooses it).
 
 use pix_domain::{Category, KeyField, SCHEMA_VERSION};
+use serde::{Deserialize, Serialize};
 
-use crate::config::{RoutingKey, TopicsConfig};
+use crate::kafka::config::TopicsConfig;
 use crate::kafka::headers;
 use crate::kafka::produce::OutRecord;
 use crate::router::messages::RouteBatch;
 
+/// `routing:` section.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// Kafka key: `end_to_end_id` (default: a payment, its statuses and refunds stay in one
+    /// partition, in order), `payer_account`, or `event_id`.
+    #[serde(default = "default_key")]
+    pub key: KeyField,
+}
+
+fn default_key() -> KeyField {
+    KeyField::EndToEndId
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        Self { key: default_key() }
+    }
+}
+
 /// Category -> topic and key choice.
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
-    payment: String,
-    receipt: String,
-    refund: String,
+    topics: TopicsConfig,
     key: KeyField,
 }
 
 impl RoutingTable {
     /// From the `topics:` and `routing:` config.
-    pub fn new(topics: &TopicsConfig, key: RoutingKey) -> Self {
-        Self {
-            payment: topics.payment.as_str().to_owned(),
-            receipt: topics.receipt.as_str().to_owned(),
-            refund: topics.refund.as_str().to_owned(),
-            key: match key {
-                RoutingKey::EndToEndId => KeyField::EndToEndId,
-                RoutingKey::PayerAccount => KeyField::PayerAccount,
-                RoutingKey::EventId => KeyField::EventId,
-            },
-        }
+    pub fn new(topics: &TopicsConfig, routing: &RoutingConfig) -> Self {
+        Self { topics: topics.clone(), key: routing.key }
     }
 
     /// The topic of a category.
     pub fn topic(&self, category: Category) -> &str {
-        match category {
-            Category::Payment => &self.payment,
-            Category::Receipt => &self.receipt,
-            Category::Refund => &self.refund,
-        }
+        self.topics.of(category).as_str()
     }
 
     /// One producer span per event, under the event's parent (OpenTelemetry messaging

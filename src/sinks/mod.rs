@@ -3,8 +3,9 @@
 //! holds back another.
 //!
 //! The `runner` owns what every sink shares (consume, batch by count/bytes/age, decode, write,
-//! dead-letter, flush, commit offsets only after the write succeeded). A sink kind only provides a
-//! `SinkWriter`: adding one touches its folder, one `SinkConfig` variant and one match arm.
+//! dead-letter, flush, commit offsets only after the write succeeded). A sink kind provides its
+//! config struct implementing [`SinkKind`] and a [`SinkWriter`]: adding one touches its folder
+//! and one line of the `SinkConfig` registry below.
 
 pub mod batch;
 #[cfg(feature = "delta")]
@@ -12,73 +13,37 @@ pub mod delta;
 pub mod file;
 pub mod http;
 pub mod quarantine;
+mod record;
 pub mod runner;
 
 use futures::future::LocalBoxFuture;
+use pix_domain::Category;
 use serde::{Deserialize, Serialize};
 
-pub use runner::{SinkRecord, Verdict};
+pub use record::{SinkRecord, Verdict};
 
-/// Which topics a sink reads, by category name (resolved to the configured topic names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TopicRef {
-    /// `topics.payment`.
-    Payment,
-    /// `topics.receipt`.
-    Receipt,
-    /// `topics.refund`.
-    Refund,
-}
+use crate::base::kind_registry;
 
-impl TopicRef {
-    /// The configured topic name.
-    pub fn resolve(self, topics: &crate::config::TopicsConfig) -> String {
-        match self {
-            Self::Payment => topics.payment.as_str().to_owned(),
-            Self::Receipt => topics.receipt.as_str().to_owned(),
-            Self::Refund => topics.refund.as_str().to_owned(),
-        }
+kind_registry! {
+    /// One entry of `sinks:`; `type` selects the kind.
+    pub enum SinkConfig: dyn SinkKind, "a sink" {
+        /// POST events to an HTTP service (fraud scoring).
+        Http(http::HttpSinkConfig) = "http",
+        /// NDJSON files in a landing directory partitioned by date and category.
+        File(file::FileSinkConfig) = "file",
+        /// A Delta Lake table, exactly once (feature `delta`, on by default).
+        #[cfg(feature = "delta")]
+        Delta(delta::DeltaSinkConfig) = "delta",
     }
 }
 
-fn default_topics() -> Vec<TopicRef> {
-    vec![TopicRef::Payment, TopicRef::Receipt, TopicRef::Refund]
+/// The categories a sink reads when its entry names none: all of them.
+fn default_topics() -> Vec<Category> {
+    Category::ALL.to_vec()
 }
 
-/// One entry of `sinks:`; `type` selects the kind.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum SinkConfig {
-    /// POST events to an HTTP service (fraud scoring).
-    Http(http::HttpSinkConfig),
-    /// NDJSON files in a landing directory partitioned by date and category.
-    File(file::FileSinkConfig),
-    /// A Delta Lake table, exactly once (feature `delta`, on by default).
-    #[cfg(feature = "delta")]
-    Delta(delta::DeltaSinkConfig),
-}
-
-impl<'de> Deserialize<'de> for SinkConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SinkConfig;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a sink: a map with `type: http | file | delta`")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(self, map: M) -> Result<SinkConfig, M::Error> {
-                crate::config::visit_tagged(map, |tag, rest| match tag {
-                    "http" => http::HttpSinkConfig::deserialize(rest).map(SinkConfig::Http),
-                    "file" => file::FileSinkConfig::deserialize(rest).map(SinkConfig::File),
-                    #[cfg(feature = "delta")]
-                    "delta" => delta::DeltaSinkConfig::deserialize(rest).map(SinkConfig::Delta),
-                    other => Err(serde::de::Error::unknown_variant(other, &["http", "file", "delta"])),
-                })
-            }
-        }
-        d.deserialize_map(V)
-    }
+fn default_batch() -> batch::BatchConfig {
+    batch::BatchConfig::default()
 }
 
 /// Settings every sink has.
@@ -88,15 +53,23 @@ pub struct CommonSinkConfig {
     /// Unique id (`[a-z0-9-]`); the consumer group is `pix-ingest.<id>`.
     pub id: String,
     /// Categories to read: `payment`, `receipt`, `refund` (default all three).
-    pub topics: Vec<TopicRef>,
+    pub topics: Vec<Category>,
     /// Batch thresholds.
     pub batch: batch::BatchConfig,
 }
 
-/// What each sink kind's config provides; `SinkConfig` dispatches to it in one place (`kind`).
+/// What a sink does with a batch its destination refused for good (a [`SinkError::Permanent`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnPermanent {
+    /// Stop the sink (nothing committed; the supervisor restarts it, then marks it FAILED): for a
+    /// destination that refuses everything until an operator fixes it (schema, permissions).
+    Fail,
+    /// Dead-letter the batch with the reason and move on.
+    DeadLetter,
+}
+
+/// What each sink kind's config provides; `SinkConfig::kind` dispatches to it.
 pub trait SinkKind {
-    /// `type` in the YAML.
-    fn type_name(&self) -> &'static str;
     /// The sink id.
     fn id(&self) -> &str;
     /// Id, topics and batch thresholds.
@@ -106,20 +79,14 @@ pub trait SinkKind {
         Vec::new()
     }
     /// Builds the writer (called on the sink's own arbiter, at every (re)start).
-    fn writer(&self) -> Result<Box<dyn SinkWriter>, String>;
+    fn writer(&self) -> Result<Box<dyn SinkWriter>, SinkError>;
+    /// What a permanent write error does.
+    fn on_permanent(&self) -> OnPermanent {
+        OnPermanent::Fail
+    }
 }
 
 impl SinkConfig {
-    /// The kind behind this entry (the one match over the variants).
-    pub fn kind(&self) -> &dyn SinkKind {
-        match self {
-            Self::Http(c) => c,
-            Self::File(c) => c,
-            #[cfg(feature = "delta")]
-            Self::Delta(c) => c,
-        }
-    }
-
     /// The shared part.
     pub fn common(&self) -> CommonSinkConfig {
         self.kind().common()
@@ -128,11 +95,6 @@ impl SinkConfig {
     /// The sink id.
     pub fn id(&self) -> &str {
         self.kind().id()
-    }
-
-    /// The `type` of the sink.
-    pub fn type_name(&self) -> &'static str {
-        self.kind().type_name()
     }
 
     /// Field problems, as (field, message).
@@ -145,28 +107,42 @@ impl SinkConfig {
         out.extend(self.kind().problems());
         out
     }
+}
 
-    /// Builds the writer.
-    pub fn writer(&self) -> Result<Box<dyn SinkWriter>, String> {
-        self.kind().writer()
+/// Why a sink operation (build, write, flush, read offsets) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SinkError {
+    /// The destination is down or busy: the runner retries with backoff and commits nothing
+    /// meanwhile.
+    #[error("{0}")]
+    Transient(String),
+    /// The destination will refuse this again (schema mismatch, permission, invalid config):
+    /// retrying cannot help; the kind's [`OnPermanent`] decides.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl SinkError {
+    /// Whether a retry may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Transient(_))
     }
 }
 
-fn default_batch() -> batch::BatchConfig {
-    batch::BatchConfig::default()
-}
+/// The result of a sink operation.
+pub type SinkResult<T> = Result<T, SinkError>;
 
 /// What a sink kind implements.
 pub trait SinkWriter {
-    /// Writes a batch; one verdict per record, in order. `Err` means nothing can be said about the
-    /// batch (destination down): the runner retries the whole batch with backoff and commits
-    /// nothing meanwhile. Writing the same records again must be harmless (idempotency keys, or
-    /// files not yet visible).
-    fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, Result<Vec<Verdict>, String>>;
+    /// Writes a batch; one verdict per record, in order. `Err` says nothing about single records:
+    /// a transient error is retried (the whole batch, with backoff), a permanent one is handled
+    /// as the kind's [`OnPermanent`] says. Writing the same records again must be harmless
+    /// (idempotency keys, or files not yet visible).
+    fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, SinkResult<Vec<Verdict>>>;
 
     /// Makes everything written so far durable and visible (a file sink renames its files);
     /// called before offsets are committed.
-    fn flush(&mut self) -> LocalBoxFuture<'_, Result<(), String>>;
+    fn flush(&mut self) -> LocalBoxFuture<'_, SinkResult<()>>;
 
     /// For a destination that records Kafka offsets itself (Delta): the last offset it holds per
     /// partition, so the runner seeks past it on every assignment. `None`: Kafka's committed
@@ -175,7 +151,38 @@ pub trait SinkWriter {
         &'a mut self,
         _topic: &'a str,
         _partitions: &'a [i32],
-    ) -> LocalBoxFuture<'a, Result<Option<std::collections::HashMap<i32, i64>>, String>> {
+    ) -> LocalBoxFuture<'a, SinkResult<Option<std::collections::HashMap<i32, i64>>>> {
         Box::pin(async { Ok(None) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registered_type_name_parses_to_its_kind() {
+        for name in SinkConfig::TYPE_NAMES {
+            let err = serde_json::from_str::<SinkConfig>(&format!(r#"{{"type": "{name}"}}"#)).unwrap_err();
+            assert!(!err.to_string().contains("unknown variant"), "{name} is not registered: {err}");
+        }
+        let err = serde_json::from_str::<SinkConfig>(r#"{"type": "nope"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown variant"), "{err}");
+    }
+
+    #[test]
+    fn serialised_type_is_the_registered_name() {
+        let mut yaml = String::from("[{id: a, type: http, url: 'http://127.0.0.1:1/'}, {id: b, type: file, dir: d}");
+        if cfg!(feature = "delta") {
+            yaml.push_str(", {id: c, type: delta, table_uri: t, pii_salt: '0123456789abcdef'}");
+        }
+        yaml.push(']');
+        let all: Vec<SinkConfig> = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(all.len(), SinkConfig::TYPE_NAMES.len(), "one example per registered kind");
+        for s in &all {
+            let v = serde_json::to_value(s).unwrap();
+            assert_eq!(v["type"], s.type_name());
+            assert_eq!(s.common().topics, Category::ALL, "all categories by default");
+        }
     }
 }

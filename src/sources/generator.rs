@@ -8,12 +8,13 @@ use std::time::Duration;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::sources::SourceDeps;
 use pix_domain::formats::Format;
 
+use crate::lifecycle::task::{Placement, RunSignal, TaskActor, TaskEnd, TaskFactory, wait_while_paused};
+use crate::lifecycle::{ChildGuard, Control};
 use crate::sources::decoding::decode_line;
 use crate::sources::pipeline::{Submission, submit};
-use crate::supervisor::task::{RunSignal, TaskEnd, TaskFactory, wait_while_paused};
+use crate::sources::{CheckContext, SourceDeps, SourceKind};
 use crate::synth::Synth;
 use crate::telemetry::propagation::TraceParent;
 
@@ -50,9 +51,15 @@ fn default_invalid_ratio() -> f64 {
     0.05
 }
 
-impl GeneratorSourceConfig {
-    /// Field problems, as (field, message).
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
+impl SourceKind for GeneratorSourceConfig {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn start(&self, deps: SourceDeps, guard: ChildGuard) -> actix::Recipient<Control> {
+        use actix::Actor;
+        TaskActor::new(guard, task(self.clone(), deps), Placement::Current).start().recipient()
+    }
+    fn problems(&self, _ctx: &CheckContext) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if !(self.rate > 0.0 && self.rate <= 1_000_000.0) {
             out.push(("rate", "expected a number of events per second in (0, 1000000]".into()));

@@ -1,24 +1,77 @@
-//! Sources: one actor each, registered in the closed `SourceConfig` enum. A source decodes its
-//! own wire format, runs the shared validator and hands the result to `pipeline::submit`, which
-//! routes the valid events, dead-letters the rest and tells the source what is durable.
+//! Sources: one actor each. A source decodes its own wire format, runs the shared validator and
+//! hands the result to `pipeline::submit`, which routes the valid events, dead-letters the rest
+//! and tells the source what is durable.
+//!
+//! A kind is a folder (or file) here whose config struct implements [`SourceKind`], plus one line
+//! in the `SourceConfig` registry below; the supervisor, the config root and the admin API only
+//! ever see `SourceConfig` and the trait.
 
 pub mod decoding;
 pub mod file;
 pub mod generator;
 pub mod http;
 pub mod pipeline;
+pub mod settings;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
-use pix_domain::Ispb;
-use pix_domain::validate::CheckDigitPolicy;
 
-use crate::config::SourceConfig;
+pub use settings::{PixConfig, ValidationSettings};
+
+use crate::base::kind_registry;
 use crate::dead_letter::DeadLetterBatch;
+use crate::lifecycle::{ChildGuard, Control};
 use crate::router::RouteBatch;
-use crate::supervisor::task::{Placement, TaskActor};
-use crate::supervisor::{ChildGuard, Control};
+
+kind_registry! {
+    /// One entry of `sources:`; `type` selects the kind.
+    pub enum SourceConfig: dyn SourceKind, "a source" {
+        /// An HTTP listener (bank APIs, webhooks).
+        Http(http::config::HttpSourceConfig) = "http",
+        /// Files followed like `tail -F` (system logs), with durable checkpoints.
+        File(file::config::FileSourceConfig) = "file",
+        /// Synthetic events at a configured rate (demos, load).
+        Generator(generator::GeneratorSourceConfig) = "generator",
+    }
+}
+
+/// What the checks of a source entry may need from the rest of the config.
+#[derive(Debug, Clone)]
+pub struct CheckContext {
+    /// `kafka.delivery_timeout`: a request deadline must be longer.
+    pub delivery_timeout: Duration,
+}
+
+/// What each source kind's config provides; `SourceConfig::kind` dispatches to it.
+pub trait SourceKind {
+    /// The source id.
+    fn id(&self) -> &str;
+    /// Kind-specific field problems, as (field below the entry, message).
+    fn problems(&self, _ctx: &CheckContext) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    /// The address a listener binds, when the kind has one (checked for clashes).
+    fn listen(&self) -> Option<SocketAddr> {
+        None
+    }
+    /// Starts the source's actor; the guard reports its exit to the supervisor.
+    fn start(&self, deps: SourceDeps, guard: ChildGuard) -> Recipient<Control>;
+}
+
+impl SourceConfig {
+    /// The source id.
+    pub fn id(&self) -> &str {
+        self.kind().id()
+    }
+
+    /// Starts the actor of this source.
+    pub fn start(&self, deps: SourceDeps, guard: ChildGuard) -> Recipient<Control> {
+        self.kind().start(deps, guard)
+    }
+}
 
 /// What every source needs from the rest of the app.
 #[derive(Clone)]
@@ -33,33 +86,31 @@ pub struct SourceDeps {
     pub metrics: Arc<crate::telemetry::metrics::Metrics>,
 }
 
-/// Validator inputs that come from config.
-#[derive(Debug, Clone)]
-pub struct ValidationSettings {
-    /// `pix.own_ispbs`.
-    pub own_ispbs: Vec<Ispb>,
-    /// `pix.tax_id_check_digits`.
-    pub check_digits: CheckDigitPolicy,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl SourceConfig {
-    /// Starts the actor of this source; the guard reports its exit to the supervisor.
-    pub fn start(self, deps: SourceDeps, guard: ChildGuard) -> Recipient<Control> {
-        match self {
-            Self::Http(c) => http::HttpSource::new(c, deps, guard).start().recipient(),
-            Self::File(c) => TaskActor::new(guard, file::task(c, deps), Placement::Current).start().recipient(),
-            Self::Generator(c) => {
-                TaskActor::new(guard, generator::task(c, deps), Placement::Current).start().recipient()
-            }
+    #[test]
+    fn every_registered_type_name_parses_to_its_kind() {
+        for name in SourceConfig::TYPE_NAMES {
+            let err = serde_json::from_str::<SourceConfig>(&format!(r#"{{"type": "{name}"}}"#)).unwrap_err();
+            assert!(!err.to_string().contains("unknown variant"), "{name} is not registered: {err}");
         }
+        let err = serde_json::from_str::<SourceConfig>(r#"{"type": "nope"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown variant"), "{err}");
     }
 
-    /// The `type` of the source.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::Http(_) => "http",
-            Self::File(_) => "file",
-            Self::Generator(_) => "generator",
+    #[test]
+    fn serialised_type_is_the_registered_name() {
+        let yaml = "[{id: a, type: http, listen: 127.0.0.1:1}, {id: b, type: file, path: x, checkpoint_dir: d}, {id: c, type: generator}]";
+        let all: Vec<SourceConfig> = serde_saphyr::from_str(yaml).unwrap();
+        assert_eq!(all.len(), SourceConfig::TYPE_NAMES.len(), "one example per registered kind");
+        for s in &all {
+            let v = serde_json::to_value(s).unwrap();
+            assert_eq!(v["type"], s.type_name());
+            assert!(SourceConfig::TYPE_NAMES.contains(&s.type_name()));
+            let back: SourceConfig = serde_json::from_value(v).unwrap();
+            assert_eq!(&back, s);
         }
     }
 }

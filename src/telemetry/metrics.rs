@@ -78,6 +78,7 @@ const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 
 impl Metrics {
     /// A fresh registry with every family.
+    // sizes: registration list
     pub fn new() -> Self {
         let r = Registry::new();
         let actor_state = IntGaugeVec::new(

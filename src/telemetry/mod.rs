@@ -4,6 +4,7 @@
 //! Filters are per layer (NOTES P8): the log level never disables the spans the trace layer needs.
 //! With no endpoint the trace layer is not installed at all.
 
+pub mod config;
 pub mod ecs;
 pub mod metrics;
 pub mod propagation;
@@ -18,7 +19,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-use crate::config::{LogFormat, TelemetryConfig};
+pub use config::{LogFormat, TelemetryConfig};
 
 /// Flushes and stops the trace exporter when dropped (at the end of `main`).
 pub struct TelemetryGuard {
@@ -35,12 +36,12 @@ impl Drop for TelemetryGuard {
     }
 }
 
-fn log_layer(cfg: &TelemetryConfig) -> Result<Box<dyn Layer<Registry> + Send + Sync>, String> {
+fn log_layer(cfg: &TelemetryConfig) -> Result<Box<dyn Layer<Registry> + Send + Sync>, TelemetryError> {
     // The Delta kernel logs a nested block_on at INFO on every write, and "No files in log
     // segment" at ERROR when it opens a table it is about to create (NOTES P6/P7): both are
     // expected, so they are quieted unless the operator's filter names them.
     let directives = format!("buoyant_kernel=warn,buoyant_kernel::snapshot::builder=off,{}", cfg.log_level);
-    let filter = EnvFilter::try_new(directives).map_err(|e| e.to_string())?;
+    let filter = EnvFilter::try_new(directives)?;
     Ok(match cfg.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer().event_format(ecs::Ecs).with_filter(filter).boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(false).with_filter(filter).boxed(),
@@ -67,12 +68,32 @@ pub fn trace_layer(provider: &SdkTracerProvider) -> Box<dyn Layer<Registry> + Se
         .boxed()
 }
 
+/// Why logging and tracing could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// `telemetry.log_level` is not a filter.
+    #[error("invalid log filter: {0}")]
+    Filter(#[from] tracing_subscriber::filter::ParseError),
+    /// The OTLP exporter cannot be built.
+    #[error("OTLP exporter for {endpoint}: {source}")]
+    Exporter {
+        /// The endpoint.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: opentelemetry_otlp::ExporterBuildError,
+    },
+    /// A global subscriber is already installed.
+    #[error("cannot install the log subscriber: {0}")]
+    Install(#[from] tracing_subscriber::util::TryInitError),
+}
+
 /// Installs the global subscriber: logs, and traces when `otlp_endpoint` is set. Call once.
-pub fn init(cfg: &TelemetryConfig) -> Result<TelemetryGuard, String> {
+pub fn init(cfg: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let logs = log_layer(cfg)?;
     let Some(endpoint) = &cfg.otlp_endpoint else {
-        tracing_subscriber::registry().with(vec![logs]).try_init().map_err(|e| e.to_string())?;
+        tracing_subscriber::registry().with(vec![logs]).try_init()?;
         return Ok(TelemetryGuard { provider: None });
     };
     use opentelemetry_otlp::WithExportConfig;
@@ -81,8 +102,8 @@ pub fn init(cfg: &TelemetryConfig) -> Result<TelemetryGuard, String> {
         .with_endpoint(endpoint)
         .with_timeout(std::time::Duration::from_secs(2))
         .build()
-        .map_err(|e| format!("OTLP exporter for {endpoint}: {e}"))?;
+        .map_err(|source| TelemetryError::Exporter { endpoint: endpoint.clone(), source })?;
     let provider = provider(exporter, cfg.sampling_ratio);
-    tracing_subscriber::registry().with(vec![logs, trace_layer(&provider)]).try_init().map_err(|e| e.to_string())?;
+    tracing_subscriber::registry().with(vec![logs, trace_layer(&provider)]).try_init()?;
     Ok(TelemetryGuard { provider: Some(provider) })
 }

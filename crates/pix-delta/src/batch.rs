@@ -74,40 +74,42 @@ fn column<'a>(
             }
             Arc::new(b.finish())
         }
-        Kind::TimestampUtc => {
-            let tz = match field.data_type() {
-                DataType::Timestamp(_, tz) => tz.clone(),
-                _ => None,
-            };
-            let mut b = TimestampMicrosecondBuilder::new().with_timezone_opt(tz);
-            for cell in cells {
-                b.append_option(match cell {
-                    Some(Cell::TsMicros(v)) => Some(*v),
-                    _ => None,
-                });
-            }
-            Arc::new(b.finish())
-        }
-        Kind::Utf8List => {
-            let item = match field.data_type() {
-                DataType::List(item) => item.clone(),
-                other => {
-                    return Err(ArrowError::SchemaError(format!("`{}` is {other}, expected a list", field.name())));
-                }
-            };
-            let mut b = ListBuilder::new(StringBuilder::new()).with_field(item);
-            for cell in cells {
-                match cell {
-                    Some(Cell::StrList(items)) => {
-                        for s in items {
-                            b.values().append_value(s);
-                        }
-                        b.append(true);
-                    }
-                    _ => b.append(false),
-                }
-            }
-            Arc::new(b.finish())
-        }
+        Kind::TimestampUtc => timestamps(field, cells),
+        Kind::Utf8List => string_lists(field, cells)?,
     })
+}
+
+fn timestamps<'a>(field: &Field, cells: impl Iterator<Item = Option<&'a Cell>>) -> ArrayRef {
+    let tz = match field.data_type() {
+        DataType::Timestamp(_, tz) => tz.clone(),
+        _ => None,
+    };
+    let mut b = TimestampMicrosecondBuilder::new().with_timezone_opt(tz);
+    for cell in cells {
+        b.append_option(match cell {
+            Some(Cell::TsMicros(v)) => Some(*v),
+            _ => None,
+        });
+    }
+    Arc::new(b.finish())
+}
+
+fn string_lists<'a>(field: &Field, cells: impl Iterator<Item = Option<&'a Cell>>) -> Result<ArrayRef, ArrowError> {
+    let item = match field.data_type() {
+        DataType::List(item) => item.clone(),
+        other => return Err(ArrowError::SchemaError(format!("`{}` is {other}, expected a list", field.name()))),
+    };
+    let mut b = ListBuilder::new(StringBuilder::new()).with_field(item);
+    for cell in cells {
+        match cell {
+            Some(Cell::StrList(items)) => {
+                for s in items {
+                    b.values().append_value(s);
+                }
+                b.append(true);
+            }
+            _ => b.append(false),
+        }
+    }
+    Ok(Arc::new(b.finish()))
 }

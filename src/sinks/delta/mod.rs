@@ -16,8 +16,9 @@ use pix_delta::{DeltaSinkError, DeltaWriter, Row};
 use serde::{Deserialize, Serialize};
 
 use super::batch::BatchConfig;
-use super::{SinkRecord, SinkWriter, TopicRef, Verdict};
-use crate::config::Secret;
+use super::{SinkError, SinkRecord, SinkResult, SinkWriter, Verdict};
+use crate::base::Secret;
+use pix_domain::Category;
 
 /// `type: delta` sink.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -27,7 +28,7 @@ pub struct DeltaSinkConfig {
     pub id: String,
     /// Categories to read.
     #[serde(default = "super::default_topics")]
-    pub topics: Vec<TopicRef>,
+    pub topics: Vec<Category>,
     /// Batch thresholds (one Delta commit per batch).
     #[serde(default = "delta_batch")]
     pub batch: BatchConfig,
@@ -73,21 +74,27 @@ pub struct DeltaSink {
 
 impl DeltaSink {
     /// A writer for the configured table.
-    pub fn new(cfg: &DeltaSinkConfig) -> Result<Self, String> {
-        Ok(Self { cfg: cfg.clone(), table: None })
+    pub fn new(cfg: &DeltaSinkConfig) -> Self {
+        Self { cfg: cfg.clone(), table: None }
     }
 
-    async fn table(&mut self) -> Result<&mut DeltaWriter, String> {
+    async fn table(&mut self) -> SinkResult<&mut DeltaWriter> {
         if self.table.is_none() {
-            let w = DeltaWriter::open_or_create(self.cfg.storage()).await.map_err(|e| e.to_string())?;
+            let w = DeltaWriter::open_or_create(self.cfg.storage()).await.map_err(classify)?;
             self.table = Some(w);
         }
-        self.table.as_mut().ok_or_else(|| "the table is not open".to_owned())
+        self.table.as_mut().ok_or_else(|| SinkError::Transient("the table is not open".to_owned()))
     }
 }
 
+/// Delta errors the writer classifies as permanent (schema mismatch, invalid config, permission)
+/// stop the sink instead of a retry loop; the rest are retried.
+fn classify(e: DeltaSinkError) -> SinkError {
+    if e.is_retryable() { SinkError::Transient(e.to_string()) } else { SinkError::Permanent(e.to_string()) }
+}
+
 impl SinkWriter for DeltaSink {
-    fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, Result<Vec<Verdict>, String>> {
+    fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, SinkResult<Vec<Verdict>>> {
         Box::pin(async move {
             let mut verdicts = vec![Verdict::Written; records.len()];
             let mut rows: Vec<(usize, Row)> = Vec::with_capacity(records.len());
@@ -125,19 +132,16 @@ impl SinkWriter for DeltaSink {
                         }
                     }
                     Err(e) => {
-                        if !e.is_retryable() {
-                            tracing::error!(sink = %self.cfg.id, error = %e, "Delta write refused; it is retried until fixed.");
-                        }
                         // Reopen on the next attempt: the table state may have moved.
                         self.table = None;
-                        return Err(e.to_string());
+                        return Err(classify(e));
                     }
                 }
             }
         })
     }
 
-    fn flush(&mut self) -> LocalBoxFuture<'_, Result<(), String>> {
+    fn flush(&mut self) -> LocalBoxFuture<'_, SinkResult<()>> {
         Box::pin(async { Ok(()) })
     }
 
@@ -145,18 +149,15 @@ impl SinkWriter for DeltaSink {
         &'a mut self,
         topic: &'a str,
         partitions: &'a [i32],
-    ) -> LocalBoxFuture<'a, Result<Option<HashMap<i32, i64>>, String>> {
+    ) -> LocalBoxFuture<'a, SinkResult<Option<HashMap<i32, i64>>>> {
         Box::pin(async move {
             let table = self.table().await?;
-            table.committed_offsets(topic, partitions).await.map(Some).map_err(|e| e.to_string())
+            table.committed_offsets(topic, partitions).await.map(Some).map_err(classify)
         })
     }
 }
 
 impl super::SinkKind for DeltaSinkConfig {
-    fn type_name(&self) -> &'static str {
-        "delta"
-    }
     fn id(&self) -> &str {
         &self.id
     }
@@ -166,7 +167,7 @@ impl super::SinkKind for DeltaSinkConfig {
     fn problems(&self) -> Vec<(&'static str, String)> {
         DeltaSinkConfig::problems(self)
     }
-    fn writer(&self) -> Result<Box<dyn SinkWriter>, String> {
-        DeltaSink::new(self).map(|w| Box::new(w) as Box<dyn SinkWriter>)
+    fn writer(&self) -> SinkResult<Box<dyn SinkWriter>> {
+        Ok(Box::new(DeltaSink::new(self)))
     }
 }

@@ -16,7 +16,8 @@ use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
 use super::batch::BatchConfig;
-use super::{SinkRecord, SinkWriter, TopicRef, Verdict};
+use super::{SinkError, SinkRecord, SinkResult, SinkWriter, Verdict};
+use pix_domain::Category;
 
 /// `type: file` sink.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -26,7 +27,7 @@ pub struct FileSinkConfig {
     pub id: String,
     /// Categories to read.
     #[serde(default = "super::default_topics")]
-    pub topics: Vec<TopicRef>,
+    pub topics: Vec<Category>,
     /// Batch thresholds (also the file roll thresholds).
     #[serde(default = "super::default_batch")]
     pub batch: BatchConfig,
@@ -78,7 +79,7 @@ pub struct FileWriter {
 
 impl FileWriter {
     /// Prepares the directory and removes temp files a crash of this sink left behind.
-    pub fn new(cfg: &FileSinkConfig) -> Result<Self, String> {
+    pub fn new(cfg: &FileSinkConfig) -> SinkResult<Self> {
         #[cfg(feature = "fault-injection")]
         if cfg.fault.as_ref().is_some_and(|f| f.panic_on_start) {
             #[allow(clippy::panic)]
@@ -86,8 +87,8 @@ impl FileWriter {
                 panic!("fault injection: panic_on_start");
             }
         }
-        std::fs::create_dir_all(&cfg.dir).map_err(|e| format!("{}: {e}", cfg.dir.display()))?;
-        remove_stale(&cfg.dir, &format!(".part-{}-", cfg.id)).map_err(|e| format!("{}: {e}", cfg.dir.display()))?;
+        std::fs::create_dir_all(&cfg.dir).map_err(|e| io_error(&cfg.dir, &e))?;
+        remove_stale(&cfg.dir, &format!(".part-{}-", cfg.id)).map_err(|e| io_error(&cfg.dir, &e))?;
         Ok(Self { cfg: cfg.clone(), open: BTreeMap::new(), seq: 0 })
     }
 
@@ -112,6 +113,16 @@ impl FileWriter {
     }
 }
 
+/// Permission and read-only errors will not go away by retrying; the rest (disk full, I/O) may.
+fn io_error(path: &Path, e: &std::io::Error) -> SinkError {
+    use std::io::ErrorKind::{InvalidInput, NotADirectory, PermissionDenied, ReadOnlyFilesystem};
+    let msg = format!("{}: {e}", path.display());
+    match e.kind() {
+        PermissionDenied | ReadOnlyFilesystem | NotADirectory | InvalidInput => SinkError::Permanent(msg),
+        _ => SinkError::Transient(msg),
+    }
+}
+
 fn remove_stale(dir: &Path, prefix: &str) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -128,7 +139,7 @@ fn remove_stale(dir: &Path, prefix: &str) -> std::io::Result<()> {
 }
 
 impl SinkWriter for FileWriter {
-    fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, Result<Vec<Verdict>, String>> {
+    fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, SinkResult<Vec<Verdict>>> {
         Box::pin(async move {
             for r in records {
                 #[cfg(feature = "fault-injection")]
@@ -140,14 +151,15 @@ impl SinkWriter for FileWriter {
                         panic!("fault injection: panic_on_amount");
                     }
                 }
-                let f = self.file_for(r).map_err(|e| e.to_string())?;
-                f.file.write_all(&r.payload).and_then(|()| f.file.write_all(b"\n")).map_err(|e| e.to_string())?;
+                let dir = self.cfg.dir.clone();
+                let f = self.file_for(r).map_err(|e| io_error(&dir, &e))?;
+                f.file.write_all(&r.payload).and_then(|()| f.file.write_all(b"\n")).map_err(|e| io_error(&dir, &e))?;
             }
             Ok(vec![Verdict::Written; records.len()])
         })
     }
 
-    fn flush(&mut self) -> LocalBoxFuture<'_, Result<(), String>> {
+    fn flush(&mut self) -> LocalBoxFuture<'_, SinkResult<()>> {
         Box::pin(async move {
             while let Some((dir, mut f)) = self.open.pop_first() {
                 let done = f
@@ -158,9 +170,9 @@ impl SinkWriter for FileWriter {
                     .and_then(|()| std::fs::File::open(&dir)?.sync_all());
                 if let Err(e) = done {
                     // Keep it open: the runner retries the flush.
-                    let msg = format!("{}: {e}", f.tmp.display());
+                    let err = io_error(&f.tmp, &e);
                     self.open.insert(dir, f);
-                    return Err(msg);
+                    return Err(err);
                 }
             }
             Ok(())
@@ -169,16 +181,13 @@ impl SinkWriter for FileWriter {
 }
 
 impl super::SinkKind for FileSinkConfig {
-    fn type_name(&self) -> &'static str {
-        "file"
-    }
     fn id(&self) -> &str {
         &self.id
     }
     fn common(&self) -> super::CommonSinkConfig {
         super::CommonSinkConfig { id: self.id.clone(), topics: self.topics.clone(), batch: self.batch.clone() }
     }
-    fn writer(&self) -> Result<Box<dyn SinkWriter>, String> {
+    fn writer(&self) -> SinkResult<Box<dyn SinkWriter>> {
         FileWriter::new(self).map(|w| Box::new(w) as Box<dyn SinkWriter>)
     }
 }

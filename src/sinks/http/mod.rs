@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::batch::BatchConfig;
-use super::{SinkRecord, SinkWriter, TopicRef, Verdict};
-use crate::config::Secret;
+use super::{SinkError, SinkRecord, SinkResult, SinkWriter, Verdict};
+use crate::base::Secret;
+use pix_domain::Category;
 
 /// `type: http` sink.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -28,7 +29,7 @@ pub struct HttpSinkConfig {
     pub id: String,
     /// Categories to read.
     #[serde(default = "super::default_topics")]
-    pub topics: Vec<TopicRef>,
+    pub topics: Vec<Category>,
     /// Batch thresholds.
     #[serde(default = "super::default_batch")]
     pub batch: BatchConfig,
@@ -120,8 +121,11 @@ enum Attempt {
 
 impl HttpWriter {
     /// Builds the client.
-    pub fn new(cfg: &HttpSinkConfig) -> Result<Self, String> {
-        let client = reqwest::Client::builder().timeout(cfg.timeout).build().map_err(|e| e.to_string())?;
+    pub fn new(cfg: &HttpSinkConfig) -> SinkResult<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .build()
+            .map_err(|e| SinkError::Permanent(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self { cfg: cfg.clone(), client })
     }
 
@@ -154,7 +158,7 @@ impl HttpWriter {
     }
 
     /// Sends one body with retries; `Err` only when the destination is unreachable.
-    async fn deliver(&self, body: Vec<u8>, key: &str, traceparent: Option<&str>) -> Result<Verdict, String> {
+    async fn deliver(&self, body: Vec<u8>, key: &str, traceparent: Option<&str>) -> SinkResult<Verdict> {
         let mut delays = ExponentialBuilder::default()
             .with_min_delay(self.cfg.backoff_initial)
             .with_max_delay(self.cfg.backoff_max)
@@ -171,7 +175,9 @@ impl HttpWriter {
                         detail: format!("the service answered {status}"),
                     });
                 }
-                Attempt::Unreachable(e) => return Err(format!("{} unreachable: {e}", self.cfg.url)),
+                Attempt::Unreachable(e) => {
+                    return Err(SinkError::Transient(format!("{} unreachable: {e}", self.cfg.url)));
+                }
                 Attempt::Retry(e) => last = e,
             }
             if attempt < self.cfg.max_attempts {
@@ -186,12 +192,12 @@ impl HttpWriter {
 }
 
 impl SinkWriter for HttpWriter {
-    fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, Result<Vec<Verdict>, String>> {
+    fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, SinkResult<Vec<Verdict>>> {
         Box::pin(async move {
             match self.cfg.mode {
                 HttpMode::Single => {
                     let this = &*self;
-                    let verdicts: Vec<Result<Verdict, String>> = stream::iter(records)
+                    let verdicts: Vec<SinkResult<Verdict>> = stream::iter(records)
                         .map(|r| this.deliver(r.payload.clone(), r.event.event_id.as_str(), r.traceparent.as_deref()))
                         .buffered(self.cfg.concurrency)
                         .collect()
@@ -218,15 +224,12 @@ impl SinkWriter for HttpWriter {
         })
     }
 
-    fn flush(&mut self) -> LocalBoxFuture<'_, Result<(), String>> {
+    fn flush(&mut self) -> LocalBoxFuture<'_, SinkResult<()>> {
         Box::pin(async { Ok(()) })
     }
 }
 
 impl super::SinkKind for HttpSinkConfig {
-    fn type_name(&self) -> &'static str {
-        "http"
-    }
     fn id(&self) -> &str {
         &self.id
     }
@@ -236,7 +239,7 @@ impl super::SinkKind for HttpSinkConfig {
     fn problems(&self) -> Vec<(&'static str, String)> {
         HttpSinkConfig::problems(self)
     }
-    fn writer(&self) -> Result<Box<dyn SinkWriter>, String> {
+    fn writer(&self) -> SinkResult<Box<dyn SinkWriter>> {
         HttpWriter::new(self).map(|w| Box::new(w) as Box<dyn SinkWriter>)
     }
 }

@@ -16,14 +16,52 @@ use chrono::Utc;
 use self::config::{FileFormat, FileSourceConfig};
 use self::tail::{Batch, Tailer};
 use crate::dead_letter::{DlqReason, Stage};
-use crate::sources::SourceDeps;
+use crate::lifecycle::task::{Placement, RunSignal, TaskActor, TaskEnd, TaskFactory, wait_while_paused};
+use crate::lifecycle::{ChildGuard, Control};
 use crate::sources::decoding::decode_line;
 use crate::sources::pipeline::{ItemInput, RecordStatus, Submission, submit};
-use crate::supervisor::task::{RunSignal, TaskEnd, TaskFactory, wait_while_paused};
+use crate::sources::{CheckContext, SourceDeps, SourceKind};
 use crate::telemetry::propagation::TraceParent;
 
 /// How long one submission may wait for Kafka before its unavailable lines are retried.
 const SUBMIT_DEADLINE: Duration = Duration::from_secs(30);
+
+impl SourceKind for FileSourceConfig {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn problems(&self, _ctx: &CheckContext) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Err(e) = glob::Pattern::new(&self.path) {
+            out.push(("path", format!("not a glob pattern: {e}")));
+        }
+        if self.batch_lines == 0 {
+            out.push(("batch_lines", "expected a positive number".into()));
+        }
+        if self.max_line_bytes == 0 {
+            out.push(("max_line_bytes", "expected a positive number".into()));
+        }
+        out
+    }
+    fn start(&self, deps: SourceDeps, guard: ChildGuard) -> actix::Recipient<Control> {
+        use actix::Actor;
+        TaskActor::new(guard, task(self.clone(), deps), Placement::Current).start().recipient()
+    }
+}
+
+/// Why a file source stopped (the supervisor restarts it).
+#[derive(Debug, thiserror::Error)]
+enum FileSourceError {
+    /// The checkpoint cannot be read.
+    #[error("cannot load the checkpoint: {0}")]
+    Checkpoint(#[source] std::io::Error),
+    /// The files cannot be listed or read.
+    #[error("cannot read files: {0}")]
+    Read(#[source] std::io::Error),
+    /// The checkpoint cannot be written.
+    #[error("cannot write the checkpoint: {0}")]
+    Commit(#[source] std::io::Error),
+}
 
 /// The task of a file source: follow, submit, checkpoint, until asked to stop.
 pub fn task(cfg: FileSourceConfig, deps: SourceDeps) -> TaskFactory {
@@ -31,13 +69,13 @@ pub fn task(cfg: FileSourceConfig, deps: SourceDeps) -> TaskFactory {
         Box::pin(async move {
             match run(cfg, deps, stop).await {
                 Ok(()) => TaskEnd::Stopped,
-                Err(e) => TaskEnd::Failed(e),
+                Err(e) => TaskEnd::Failed(e.to_string()),
             }
         })
     })
 }
 
-async fn run(cfg: FileSourceConfig, deps: SourceDeps, mut stop: RunSignal) -> Result<(), String> {
+async fn run(cfg: FileSourceConfig, deps: SourceDeps, mut stop: RunSignal) -> Result<(), FileSourceError> {
     let id: Arc<str> = Arc::from(cfg.id.as_str());
     let poll = cfg.poll_interval;
     let format = cfg.format;
@@ -46,7 +84,7 @@ async fn run(cfg: FileSourceConfig, deps: SourceDeps, mut stop: RunSignal) -> Re
         move || Tailer::new(cfg)
     })
     .await
-    .map_err(|e| format!("cannot load the checkpoint: {e}"))?;
+    .map_err(FileSourceError::Checkpoint)?;
     loop {
         if !wait_while_paused(&mut stop).await {
             return Ok(());
@@ -57,7 +95,7 @@ async fn run(cfg: FileSourceConfig, deps: SourceDeps, mut stop: RunSignal) -> Re
         })
         .await;
         tailer = t;
-        let batch = batch.map_err(|e| format!("cannot read files: {e}"))?;
+        let batch = batch.map_err(FileSourceError::Read)?;
         let Some(batch) = batch else {
             let _ = tokio::time::timeout(poll, stop.changed()).await;
             continue;
@@ -69,7 +107,7 @@ async fn run(cfg: FileSourceConfig, deps: SourceDeps, mut stop: RunSignal) -> Re
         })
         .await;
         tailer = t;
-        r.map_err(|e| format!("cannot write the checkpoint: {e}"))?;
+        r.map_err(FileSourceError::Commit)?;
     }
 }
 

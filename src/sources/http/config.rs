@@ -72,7 +72,7 @@ impl HttpFormat {
 #[serde(deny_unknown_fields)]
 pub struct HmacConfig {
     /// The shared secret; write it as `"${WEBHOOK_HMAC_SECRET}"`.
-    pub secret: crate::config::Secret,
+    pub secret: crate::base::Secret,
     /// Header carrying the signature.
     #[serde(default = "default_hmac_header")]
     pub header: String,

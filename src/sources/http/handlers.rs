@@ -67,48 +67,13 @@ pub(crate) async fn post_events(
 }
 
 async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<HandlerState>) -> HttpResponse {
-    if state.paused.load(std::sync::atomic::Ordering::SeqCst) {
-        // Paused: take nothing in; the client keeps its data and retries.
-        let mut resp = problem(StatusCode::SERVICE_UNAVAILABLE, "source.paused", "this source is paused; retry later");
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
-        return resp;
-    }
     let received_at = Utc::now();
     let deadline = Instant::now() + state.config.request_timeout.saturating_sub(ANSWER_MARGIN);
-    let max = state.config.max_body_bytes;
-
-    let (format, content_type) = match media_type(&req, state.config.format) {
-        Ok(f) => f,
+    let (body, format, content_type) = match read(&req, payload, &state).await {
+        Ok(read) => read,
         Err(resp) => return *resp,
     };
-    if req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > max)
-    {
-        return too_large(max);
-    }
-    let body = match read_limited(payload, max).await {
-        Ok(b) => b,
-        Err(ReadError::TooLarge) => return too_large(max),
-        Err(ReadError::Io(e)) => {
-            return problem(StatusCode::BAD_REQUEST, "payload.unreadable", &format!("cannot read the body: {e}"));
-        }
-    };
-
     let header_str = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if let Some(hmac) = &state.config.hmac
-        && !super::signature::verify(hmac, header_str(&hmac.header), &body)
-    {
-        tracing::warn!(source = %state.source_id, "Request without a valid HMAC signature refused.");
-        return problem(
-            StatusCode::UNAUTHORIZED,
-            "auth.signature",
-            &format!("missing or invalid HMAC-SHA256 signature in header {}", hmac.header),
-        );
-    }
     let trace = TraceParent::of_span_or(
         &tracing::Span::current(),
         TraceParent::continue_or_new(header_str("traceparent"), header_str("tracestate")),
@@ -131,48 +96,81 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
     let inputs = match decoded {
         Ok(items) => items,
         Err(reasons) => {
-            // The envelope is unusable (not JSON/XML at all, DOCTYPE, unknown namespace, count
-            // mismatch...): 400, and the whole body goes to the dead-letter topic unchanged.
-            let letter = DeadLetterRecord::new(
-                Stage::Decode,
-                &source_id,
-                body.to_vec(),
-                content_type,
-                reasons.clone(),
-                received_at,
-            )
-            .with_traceparent(trace.child().to_header());
-            let out = state
-                .deps
-                .dead_letter
-                .send(crate::dead_letter::DeadLetterBatch { records: vec![letter], deadline })
-                .await;
-            return match out {
-                Ok(mut o) if matches!(o.first(), Some(Ok(_))) => {
-                    let Some(Ok(p)) = o.pop() else { return unavailable_empty() };
-                    state
-                        .deps
-                        .metrics
-                        .dead_letters
-                        .with_label_values(&[Stage::Decode.as_str(), reasons[0].code.as_str()])
-                        .inc();
-                    HttpResponse::BadRequest().json(json!({
-                        "error": "the body cannot be decoded as a whole",
-                        "reasons": reasons,
-                        "dead_letter": p,
-                    }))
-                }
-                _ => unavailable_empty(),
-            };
+            let letter =
+                DeadLetterRecord::new(Stage::Decode, &source_id, body.to_vec(), content_type, reasons, received_at)
+                    .with_traceparent(trace.child().to_header());
+            return undecodable(&state, letter, deadline).await;
         }
     };
-
     let report = submit(
         &state.deps,
         Submission { source_id, content_type: content_type.to_owned(), received_at, trace, items: inputs, deadline },
     )
     .await;
     answer(report)
+}
+
+/// Everything before decoding: pause, media type, size, the body itself, its signature.
+async fn read(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &HandlerState,
+) -> Result<(web::Bytes, BodyFormat, &'static str), Box<HttpResponse>> {
+    if state.paused.load(std::sync::atomic::Ordering::SeqCst) {
+        // Paused: take nothing in; the client keeps its data and retries.
+        let mut resp = problem(StatusCode::SERVICE_UNAVAILABLE, "source.paused", "this source is paused; retry later");
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        return Err(Box::new(resp));
+    }
+    let max = state.config.max_body_bytes;
+    let (format, content_type) = media_type(req, state.config.format)?;
+    if req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > max)
+    {
+        return Err(Box::new(too_large(max)));
+    }
+    let body = match read_limited(payload, max).await {
+        Ok(b) => b,
+        Err(ReadError::TooLarge) => return Err(Box::new(too_large(max))),
+        Err(ReadError::Io(e)) => {
+            let detail = format!("cannot read the body: {e}");
+            return Err(Box::new(problem(StatusCode::BAD_REQUEST, "payload.unreadable", &detail)));
+        }
+    };
+    let header_str = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(hmac) = &state.config.hmac
+        && !super::signature::verify(hmac, header_str(&hmac.header), &body)
+    {
+        tracing::warn!(source = %state.source_id, "Request without a valid HMAC signature refused.");
+        let detail = format!("missing or invalid HMAC-SHA256 signature in header {}", hmac.header);
+        return Err(Box::new(problem(StatusCode::UNAUTHORIZED, "auth.signature", &detail)));
+    }
+    Ok((body, format, content_type))
+}
+
+/// The envelope is unusable (not JSON/XML at all, DOCTYPE, unknown namespace, count mismatch...):
+/// 400, and the whole body goes to the dead-letter topic unchanged.
+async fn undecodable(state: &HandlerState, letter: DeadLetterRecord, deadline: Instant) -> HttpResponse {
+    let reasons = letter.reasons.clone();
+    let out =
+        state.deps.dead_letter.send(crate::dead_letter::DeadLetterBatch { records: vec![letter], deadline }).await;
+    match out {
+        Ok(mut o) if matches!(o.first(), Some(Ok(_))) => {
+            let Some(Ok(p)) = o.pop() else { return unavailable_empty() };
+            let code = reasons.first().map_or("unknown", |r| r.code.as_str());
+            state.deps.metrics.dead_letters.with_label_values(&[Stage::Decode.as_str(), code]).inc();
+            HttpResponse::BadRequest().json(json!({
+                "error": "the body cannot be decoded as a whole",
+                "reasons": reasons,
+                "dead_letter": p,
+            }))
+        }
+        _ => unavailable_empty(),
+    }
 }
 
 /// The status code that sums up a report.

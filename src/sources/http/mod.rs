@@ -17,9 +17,9 @@ use actix::prelude::*;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 
-use crate::config::HttpSourceConfig;
-use crate::sources::SourceDeps;
-use crate::supervisor::{ChildGuard, Control};
+use self::config::HttpSourceConfig;
+use crate::lifecycle::{ChildGuard, Control};
+use crate::sources::{CheckContext, SourceDeps, SourceKind};
 
 /// What the request handlers share.
 pub(crate) struct HandlerState {
@@ -71,6 +71,38 @@ impl HttpSource {
         .bind(self.config.listen)?;
         let addr = server.addrs().first().copied().unwrap_or(self.config.listen);
         Ok((server.run(), addr))
+    }
+}
+
+impl SourceKind for HttpSourceConfig {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn listen(&self) -> Option<std::net::SocketAddr> {
+        (self.listen.port() != 0).then_some(self.listen)
+    }
+    fn problems(&self, ctx: &CheckContext) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let least = ctx.delivery_timeout + std::time::Duration::from_secs(1);
+        if self.request_timeout < least {
+            out.push((
+                "request_timeout",
+                format!(
+                    "expected at least kafka.delivery_timeout + 1s ({}), so that a 503 means Kafka did not acknowledge",
+                    humantime::format_duration(least)
+                ),
+            ));
+        }
+        if self.max_body_bytes == 0 {
+            out.push(("max_body_bytes", "expected a positive number".into()));
+        }
+        if self.workers == 0 || self.workers > 64 {
+            out.push(("workers", "expected 1 to 64".into()));
+        }
+        out
+    }
+    fn start(&self, deps: SourceDeps, guard: ChildGuard) -> Recipient<Control> {
+        HttpSource::new(self.clone(), deps, guard).start().recipient()
     }
 }
 

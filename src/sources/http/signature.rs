@@ -29,7 +29,7 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use crate::base::Secret;
 
     #[test]
     fn accepts_only_the_right_signature() {

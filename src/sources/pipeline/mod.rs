@@ -140,105 +140,131 @@ impl RecordResult {
     }
 }
 
+/// A routed record: where it came from, for its line of the report.
+struct Routed {
+    index: usize,
+    end_to_end_id: Option<String>,
+    event_id: String,
+    category: &'static str,
+    /// The item's original bytes, in case Kafka refuses the record for good.
+    original: Vec<u8>,
+}
+
+/// A rejected item waiting for its dead letter's acknowledgement.
+struct Rejected {
+    index: usize,
+    end_to_end_id: Option<String>,
+    stage: Stage,
+    reasons: Vec<DlqReason>,
+}
+
+/// A submission split into what goes to the router and what goes to the dead-letter actor.
+#[derive(Default)]
+struct Split {
+    routed: Vec<Routed>,
+    events: Vec<RoutedEvent>,
+    rejected: Vec<Rejected>,
+    letters: Vec<DeadLetterRecord>,
+}
+
+impl Split {
+    fn of(items: Vec<ItemInput>, meta: &Meta<'_>) -> Self {
+        let mut out = Split::default();
+        for item in items {
+            match item.verdict {
+                Ok(evs) => {
+                    for event in evs {
+                        out.routed.push(Routed {
+                            index: item.index,
+                            end_to_end_id: item.end_to_end_id.clone(),
+                            event_id: event.event_id.to_string(),
+                            category: event.category.as_str(),
+                            original: item.bytes.clone(),
+                        });
+                        out.events.push(RoutedEvent {
+                            event,
+                            traceparent: meta.trace.child().to_header(),
+                            parent: tracing_opentelemetry::OpenTelemetrySpanExt::context(&tracing::Span::current()),
+                        });
+                    }
+                }
+                Err((stage, reasons)) => {
+                    out.letters.push(meta.letter(stage, item.bytes, reasons.clone(), item.index));
+                    out.rejected.push(Rejected {
+                        index: item.index,
+                        end_to_end_id: item.end_to_end_id,
+                        stage,
+                        reasons,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What every dead letter of one submission shares.
+struct Meta<'a> {
+    source_id: &'a str,
+    content_type: &'a str,
+    received_at: DateTime<Utc>,
+    trace: &'a TraceParent,
+}
+
+impl Meta<'_> {
+    fn letter(&self, stage: Stage, bytes: Vec<u8>, reasons: Vec<DlqReason>, index: usize) -> DeadLetterRecord {
+        DeadLetterRecord::new(stage, self.source_id, bytes, self.content_type, reasons, self.received_at)
+            .with_item_index(index)
+            .with_traceparent(self.trace.child().to_header())
+    }
+}
+
 /// Routes and dead-letters a submission and reports what is durable.
 pub async fn submit(deps: &SourceDeps, sub: Submission) -> Report {
     let Submission { source_id, content_type, received_at, trace, items, deadline } = sub;
     deps.metrics.received.with_label_values(&[&source_id]).inc_by(items.len() as u64);
-
-    let mut routed = Vec::new(); // (item index, e2e, event id, category) per routed record
-    let mut events = Vec::new();
-    let mut rejected = Vec::new(); // (item index, e2e, reasons) per dead letter
-    let mut letters = Vec::new();
-    let mut originals = Vec::new(); // original bytes of routed records, for a produce refusal
-    for item in items {
-        match item.verdict {
-            Ok(evs) => {
-                for event in evs {
-                    routed.push((
-                        item.index,
-                        item.end_to_end_id.clone(),
-                        event.event_id.to_string(),
-                        event.category.as_str(),
-                    ));
-                    originals.push(item.bytes.clone());
-                    events.push(RoutedEvent {
-                        event,
-                        traceparent: trace.child().to_header(),
-                        parent: tracing_opentelemetry::OpenTelemetrySpanExt::context(&tracing::Span::current()),
-                    });
-                }
-            }
-            Err((stage, reasons)) => {
-                letters.push(
-                    DeadLetterRecord::new(stage, &source_id, item.bytes, &content_type, reasons.clone(), received_at)
-                        .with_item_index(item.index)
-                        .with_traceparent(trace.child().to_header()),
-                );
-                rejected.push((item.index, item.end_to_end_id, stage, reasons));
-            }
-        }
-    }
+    let meta = Meta { source_id: &source_id, content_type: &content_type, received_at, trace: &trace };
+    let Split { routed, events, rejected, letters } = Split::of(items, &meta);
 
     // Route and dead-letter at the same time: one round of broker acknowledgements for both.
-    let route = async {
-        if events.is_empty() {
-            return Vec::new();
-        }
-        let n = events.len();
-        deps.router
-            .send(RouteBatch { source_id: source_id.clone(), events, deadline })
-            .await
-            .unwrap_or_else(|e| vec![Err(DeliveryError::Unavailable(format!("router: {e}"))); n])
-    };
-    let dlq = dead_letter(deps, letters, deadline);
-    let (route_out, dlq_out) = futures::join!(route, dlq);
+    let (route_out, dlq_out) =
+        futures::join!(route(deps, &source_id, events, deadline), dead_letter(deps, letters, deadline));
 
     // Records Kafka refused for good (too large, not authorised) are undeliverable: they go to the
     // dead-letter topic too, with the item's original bytes.
-    let mut refused_letters = Vec::new();
-    let mut refused_at = Vec::new();
-    for (i, out) in route_out.iter().enumerate() {
+    let mut refused = Vec::new();
+    for (r, out) in routed.iter().zip(&route_out) {
         if let Err(e @ DeliveryError::Refused { .. }) = out {
-            let (index, ..) = &routed[i];
             let reason = DlqReason { code: e.reason_code().into(), path: String::new(), detail: e.to_string() };
-            refused_letters.push(
-                DeadLetterRecord::new(
-                    Stage::Produce,
-                    &source_id,
-                    originals[i].clone(),
-                    &content_type,
-                    vec![reason],
-                    received_at,
-                )
-                .with_item_index(*index)
-                .with_traceparent(trace.child().to_header()),
-            );
-            refused_at.push(i);
+            refused.push(meta.letter(Stage::Produce, r.original.clone(), vec![reason], r.index));
         }
     }
-    let refused_out = dead_letter(deps, refused_letters.clone(), deadline).await;
+    let refused_out = dead_letter(deps, refused.clone(), deadline).await;
+    let mut refused = refused.into_iter().zip(refused_out);
 
     let mut results: Vec<RecordResult> = Vec::new();
-    for (i, ((index, e2e, event_id, category), out)) in routed.into_iter().zip(route_out).enumerate() {
-        let r = match refused_at.iter().position(|&j| j == i) {
-            Some(k) => {
-                let mut r = RecordResult::new(index, RecordStatus::Rejected, e2e);
-                r.reasons = refused_letters[k].reasons.clone();
-                r.stage = Some(Stage::Produce);
-                r.written(refused_out[k].clone())
-            }
-            None => RecordResult::new(index, RecordStatus::Accepted, e2e).written(out),
+    for (r, out) in routed.into_iter().zip(route_out) {
+        let mut line = match out {
+            Err(DeliveryError::Refused { .. }) => match refused.next() {
+                Some((letter, dlq)) => {
+                    let mut line = RecordResult::new(r.index, RecordStatus::Rejected, r.end_to_end_id);
+                    line.reasons = letter.reasons;
+                    line.stage = Some(Stage::Produce);
+                    line.written(dlq)
+                }
+                None => RecordResult::new(r.index, RecordStatus::Unavailable, r.end_to_end_id),
+            },
+            out => RecordResult::new(r.index, RecordStatus::Accepted, r.end_to_end_id).written(out),
         };
-        let mut r = r;
-        r.event_id = Some(event_id);
-        r.category = Some(category);
-        results.push(r);
+        line.event_id = Some(r.event_id);
+        line.category = Some(r.category);
+        results.push(line);
     }
-    for ((index, e2e, stage, reasons), out) in rejected.into_iter().zip(dlq_out) {
-        let mut r = RecordResult::new(index, RecordStatus::Rejected, e2e);
-        r.reasons = reasons;
-        r.stage = Some(stage);
-        results.push(r.written(out));
+    for (r, out) in rejected.into_iter().zip(dlq_out) {
+        let mut line = RecordResult::new(r.index, RecordStatus::Rejected, r.end_to_end_id);
+        line.reasons = r.reasons;
+        line.stage = Some(r.stage);
+        results.push(line.written(out));
     }
     results.sort_by_key(|r| r.index);
     account(deps, &source_id, &results);
@@ -249,6 +275,22 @@ pub async fn submit(deps: &SourceDeps, sub: Submission) -> Report {
         unavailable: count(RecordStatus::Unavailable),
         results,
     }
+}
+
+async fn route(
+    deps: &SourceDeps,
+    source_id: &Arc<str>,
+    events: Vec<RoutedEvent>,
+    deadline: Instant,
+) -> Vec<DeliveryOutcome> {
+    if events.is_empty() {
+        return Vec::new();
+    }
+    let n = events.len();
+    deps.router
+        .send(RouteBatch { source_id: source_id.clone(), events, deadline })
+        .await
+        .unwrap_or_else(|e| vec![Err(DeliveryError::Unavailable(format!("router: {e}"))); n])
 }
 
 async fn dead_letter(deps: &SourceDeps, records: Vec<DeadLetterRecord>, deadline: Instant) -> Vec<DeliveryOutcome> {
@@ -280,3 +322,6 @@ fn account(deps: &SourceDeps, source_id: &str, results: &[RecordResult]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -30,6 +30,29 @@ pub struct Overlay {
     pub paused: bool,
 }
 
+/// Why the state file cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a state file.
+    #[error("{path}: not a pix-ingest admin state file: {source}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
 /// The state file.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct DesiredState {
@@ -43,27 +66,26 @@ pub struct DesiredState {
 
 impl DesiredState {
     /// Loads the file at `path` (an empty overlay when it does not exist yet).
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub fn load(path: &Path) -> Result<Self, StateError> {
         let mut s = match std::fs::read(path) {
-            Ok(bytes) => {
-                serde_json::from_slice::<DesiredState>(&bytes).map_err(|e| format!("{}: {e}", path.display()))?
-            }
+            Ok(bytes) => serde_json::from_slice::<DesiredState>(&bytes)
+                .map_err(|source| StateError::Format { path: path.to_owned(), source })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => DesiredState { version: 1, ..Default::default() },
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(source) => return Err(StateError::Io { path: path.to_owned(), source }),
         };
         s.path = Some(path.to_owned());
         Ok(s)
     }
 
-    /// Writes the file durably.
-    pub fn save(&self) -> Result<(), String> {
+    /// Writes the file durably, readable by its owner only (0600).
+    pub fn save(&self) -> Result<(), StateError> {
         let Some(path) = &self.path else { return Ok(()) };
         let write = || -> std::io::Result<()> {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
             let tmp = path.with_extension("json.tmp");
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = open_private(&tmp)?;
             f.write_all(&serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
             f.sync_all()?;
             std::fs::rename(&tmp, path)?;
@@ -72,11 +94,34 @@ impl DesiredState {
             }
             Ok(())
         };
-        write().map_err(|e| format!("{}: {e}", path.display()))
+        write().map_err(|source| StateError::Io { path: path.clone(), source })
+    }
+
+    /// An empty overlay that is never written (admin disabled, tests).
+    pub fn in_memory() -> Self {
+        DesiredState { version: 1, ..Default::default() }
     }
 
     /// The overlay of `id`, created on first use.
     pub fn entry(&mut self, id: &str, kind: &str) -> &mut Overlay {
         self.actors.entry(id.to_owned()).or_insert_with(|| Overlay { kind: kind.to_owned(), ..Default::default() })
     }
+}
+
+/// Creates (truncating) a file only its owner can read and write.
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let f = o.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(f)
 }

@@ -1,11 +1,67 @@
-//! Restart policy: exponential backoff with jitter (backon) and a restart budget per window.
+//! Restart policy: exponential backoff with jitter (backon) and a restart budget per window, and
+//! the `supervision:` config section that sets them.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use serde::{Deserialize, Serialize};
 
-use crate::config::SupervisionConfig;
+/// `supervision:` — how a crashed actor is restarted.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupervisionConfig {
+    /// First restart delay.
+    #[serde(default = "default_backoff_initial", with = "humantime_serde")]
+    pub backoff_initial: Duration,
+    /// Largest restart delay.
+    #[serde(default = "default_backoff_max", with = "humantime_serde")]
+    pub backoff_max: Duration,
+    /// More restarts than this within `window` marks the actor FAILED.
+    #[serde(default = "default_max_restarts")]
+    pub max_restarts: u32,
+    /// The window for `max_restarts`.
+    #[serde(default = "default_window", with = "humantime_serde")]
+    pub window: Duration,
+}
+
+const fn default_backoff_initial() -> Duration {
+    Duration::from_millis(100)
+}
+const fn default_backoff_max() -> Duration {
+    Duration::from_secs(30)
+}
+const fn default_max_restarts() -> u32 {
+    10
+}
+const fn default_window() -> Duration {
+    Duration::from_secs(60)
+}
+
+impl Default for SupervisionConfig {
+    fn default() -> Self {
+        Self {
+            backoff_initial: default_backoff_initial(),
+            backoff_max: default_backoff_max(),
+            max_restarts: default_max_restarts(),
+            window: default_window(),
+        }
+    }
+}
+
+impl SupervisionConfig {
+    /// Field problems, as (field, message).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if self.backoff_initial > self.backoff_max {
+            out.push(("backoff_initial", "expected at most supervision.backoff_max".into()));
+        }
+        if self.max_restarts == 0 {
+            out.push(("max_restarts", "expected at least 1".into()));
+        }
+        out
+    }
+}
 
 /// Tracks the restarts of one child and tells how long to wait before the next start.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use actix::prelude::*;
 use futures::future::LocalBoxFuture;
 use tokio::sync::watch;
 
-use crate::supervisor::{ChildGuard, Control};
+use super::{ChildGuard, Control};
 
 /// How a source task ended.
 #[derive(Debug)]

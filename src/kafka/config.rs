@@ -1,0 +1,311 @@
+//! The `kafka:` and `topics:` config sections: where the brokers are, librdkafka pass-through
+//! properties, the delivery timeout, topic creation, and the topic of each category.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use pix_domain::Category;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// `kafka:` section.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// `embedded` (in-process, NON-DURABLE dev broker) or `host:port[,host:port...]`.
+    /// Override: `PIX_INGEST_KAFKA_BOOTSTRAP_SERVERS`.
+    pub bootstrap_servers: Bootstrap,
+    /// librdkafka properties passed through as is (`security.protocol`, `sasl.*`, `ssl.*`,
+    /// `compression.type`, `linger.ms`, ...). Durability settings (`acks`,
+    /// `enable.idempotence`) and timeouts with a dedicated field cannot be weakened here.
+    #[serde(default)]
+    pub properties: BTreeMap<String, PropertyValue>,
+    /// How long the producer may try to deliver a record before giving up (librdkafka
+    /// `message.timeout.ms`). Must be shorter than every HTTP source's `request_timeout`, so that a
+    /// 503 answer means the record was not acknowledged.
+    #[serde(default = "default_delivery_timeout", with = "humantime_serde")]
+    pub delivery_timeout: Duration,
+    /// Topic creation at start.
+    #[serde(default)]
+    pub create_topics: CreateTopicsConfig,
+}
+
+/// librdkafka properties that have a dedicated field or that would weaken durability.
+const GUARDED_PROPERTIES: &[(&str, &str)] = &[
+    ("bootstrap.servers", "set kafka.bootstrap_servers instead"),
+    ("metadata.broker.list", "set kafka.bootstrap_servers instead"),
+    ("acks", "pix-ingest always produces with acks=all"),
+    ("request.required.acks", "pix-ingest always produces with acks=all"),
+    ("enable.idempotence", "pix-ingest always uses the idempotent producer"),
+    ("message.timeout.ms", "set kafka.delivery_timeout instead"),
+    ("delivery.timeout.ms", "set kafka.delivery_timeout instead"),
+    ("transactional.id", "transactions are not used by the source side"),
+];
+
+impl KafkaConfig {
+    /// Field problems, as (field path below `kafka.`, message).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for key in self.properties.keys() {
+            if let Some((_, why)) = GUARDED_PROPERTIES.iter().find(|(k, _)| k == key) {
+                out.push((format!("properties.{key}"), format!("cannot be set here: {why}")));
+            }
+        }
+        if self.delivery_timeout < Duration::from_millis(500) {
+            out.push(("delivery_timeout".into(), "expected at least 500ms".into()));
+        }
+        if self.create_topics.partitions < 1 {
+            out.push(("create_topics.partitions".into(), "expected a positive number".into()));
+        }
+        if self.create_topics.replication_factor < 1 {
+            out.push(("create_topics.replication_factor".into(), "expected a positive number".into()));
+        }
+        out
+    }
+}
+
+const fn default_delivery_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// A value that does not parse, and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+/// Where the brokers are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum Bootstrap {
+    /// librdkafka's in-process mock cluster: loses everything at exit; for a first look only.
+    Embedded,
+    /// A real cluster: comma-separated `host:port` list.
+    Brokers(String),
+}
+
+impl From<Bootstrap> for String {
+    fn from(b: Bootstrap) -> String {
+        match b {
+            Bootstrap::Embedded => "embedded".into(),
+            Bootstrap::Brokers(s) => s,
+        }
+    }
+}
+
+impl Bootstrap {
+    /// Parses `embedded` or a broker list; the list is checked for `host:port` shape.
+    pub fn parse(s: &str) -> Result<Self, InvalidValue> {
+        let s = s.trim();
+        if s == "embedded" {
+            return Ok(Self::Embedded);
+        }
+        if s.is_empty() {
+            return Err(InvalidValue("expected `embedded` or a list `host:port[,host:port...]`".into()));
+        }
+        for part in s.split(',') {
+            let part = part.trim();
+            let ok = part.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0));
+            if !ok {
+                return Err(InvalidValue(format!(
+                    "`{part}` is not `host:port`; expected `embedded` or `host:port[,host:port...]`"
+                )));
+            }
+        }
+        Ok(Self::Brokers(s.to_owned()))
+    }
+}
+
+impl<'de> Deserialize<'de> for Bootstrap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A librdkafka property value: YAML strings, numbers and booleans are all passed as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct PropertyValue(pub String);
+
+impl From<PropertyValue> for String {
+    fn from(v: PropertyValue) -> String {
+        v.0
+    }
+}
+
+impl<'de> Deserialize<'de> for PropertyValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = PropertyValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(PropertyValue(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(PropertyValue(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(PropertyValue(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(PropertyValue(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(PropertyValue(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `kafka.create_topics:` — create missing topics at start (existing ones are left alone).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTopicsConfig {
+    /// Create the four topics if they are missing.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Partitions of a created topic.
+    #[serde(default = "default_partitions")]
+    pub partitions: i32,
+    /// Replication factor of a created topic (3 in production; 1 for a single-node broker).
+    #[serde(default = "default_replication")]
+    pub replication_factor: i32,
+}
+
+const fn default_true() -> bool {
+    true
+}
+const fn default_partitions() -> i32 {
+    6
+}
+const fn default_replication() -> i32 {
+    1
+}
+
+impl Default for CreateTopicsConfig {
+    fn default() -> Self {
+        Self { enabled: true, partitions: default_partitions(), replication_factor: default_replication() }
+    }
+}
+
+/// `topics:` — the topic of each category and the dead-letter topic.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicsConfig {
+    /// Payments we send (OUTBOUND transfers and their statuses).
+    #[serde(default = "default_payment")]
+    pub payment: TopicName,
+    /// Receipts (INBOUND transfers and their statuses).
+    #[serde(default = "default_receipt")]
+    pub receipt: TopicName,
+    /// Refunds / devoluções, both directions.
+    #[serde(default = "default_refund")]
+    pub refund: TopicName,
+    /// Dead letters: invalid or undeliverable records with their reason and original bytes.
+    #[serde(default = "default_dead_letter")]
+    pub dead_letter: TopicName,
+}
+
+fn default_payment() -> TopicName {
+    TopicName("pix.pagamentos".into())
+}
+fn default_receipt() -> TopicName {
+    TopicName("pix.recebimentos".into())
+}
+fn default_refund() -> TopicName {
+    TopicName("pix.estornos".into())
+}
+fn default_dead_letter() -> TopicName {
+    TopicName("pix.dlq".into())
+}
+
+impl Default for TopicsConfig {
+    fn default() -> Self {
+        Self {
+            payment: default_payment(),
+            receipt: default_receipt(),
+            refund: default_refund(),
+            dead_letter: default_dead_letter(),
+        }
+    }
+}
+
+impl TopicsConfig {
+    /// All four topic names.
+    pub fn all(&self) -> [&TopicName; 4] {
+        [&self.payment, &self.receipt, &self.refund, &self.dead_letter]
+    }
+
+    /// The topic of a category.
+    pub fn of(&self, category: Category) -> &TopicName {
+        match category {
+            Category::Payment => &self.payment,
+            Category::Receipt => &self.receipt,
+            Category::Refund => &self.refund,
+        }
+    }
+
+    /// Field problems, as (field path below `topics.`, message): one topic per role.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let named = [
+            ("payment", &self.payment),
+            ("receipt", &self.receipt),
+            ("refund", &self.refund),
+            ("dead_letter", &self.dead_letter),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        named
+            .iter()
+            .filter(|(_, topic)| !seen.insert(topic.as_str()))
+            .map(|(name, topic)| ((*name).to_owned(), format!("`{topic}` is used for two categories")))
+            .collect()
+    }
+}
+
+/// A legal Kafka topic name (`[a-zA-Z0-9._-]{1,249}`, not `.` or `..`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "String")]
+pub struct TopicName(String);
+
+impl TopicName {
+    /// Validates a topic name.
+    pub fn parse(s: &str) -> Result<Self, InvalidValue> {
+        let ok = !s.is_empty()
+            && s.len() <= 249
+            && s != "."
+            && s != ".."
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidValue(format!("`{s}` is not a Kafka topic name: expected 1-249 of [a-zA-Z0-9._-]")))
+        }
+    }
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<TopicName> for String {
+    fn from(t: TopicName) -> String {
+        t.0
+    }
+}
+
+impl fmt::Display for TopicName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for TopicName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}

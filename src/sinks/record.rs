@@ -1,0 +1,34 @@
+//! What the runner hands a writer (`SinkRecord`) and what a writer answers per record (`Verdict`).
+
+use pix_domain::PixEvent;
+
+/// One consumed record, decoded.
+#[derive(Debug, Clone)]
+pub struct SinkRecord {
+    /// Topic it was read from.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// The original value bytes (the canonical event JSON).
+    pub payload: Vec<u8>,
+    /// The decoded event.
+    pub event: PixEvent,
+    /// W3C trace context from the record headers.
+    pub traceparent: Option<String>,
+}
+
+/// A writer's answer for one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Durably handed to the destination (or will be, at the next flush).
+    Written,
+    /// The destination refused it for good: it goes to the dead-letter topic with this reason.
+    DeadLetter {
+        /// Stable reason code.
+        code: &'static str,
+        /// Explanation (no PII).
+        detail: String,
+    },
+}

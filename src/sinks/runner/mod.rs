@@ -1,0 +1,271 @@
+//! The consume loop every sink shares, run as a task on the sink's own arbiter:
+//! consume -> batch (count / bytes / age) -> `process` (decode, write, dead letters, flush,
+//! commit). This file owns the loop: assignment changes (seek past what the destination already
+//! holds), pause and resume, batching, and stopping between batches.
+
+mod process;
+mod retry;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use futures::StreamExt;
+use rdkafka::Offset;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Message, OwnedMessage};
+
+use super::batch::Batcher;
+use super::quarantine::CrashLog;
+use super::{OnPermanent, SinkConfig, SinkWriter};
+use crate::dead_letter::DeadLetterBatch;
+use crate::kafka::{KafkaConfig, TopicsConfig, consumer_config};
+use crate::lifecycle::task::{Placement, RunSignal, RunState, TaskActor, TaskEnd};
+use crate::lifecycle::{ChildGuard, Control};
+use crate::telemetry::metrics::Metrics;
+
+/// Where sinks read from: the cluster and its topic names.
+#[derive(Clone)]
+pub struct SinkEnv {
+    /// Bootstrap servers in use.
+    pub bootstrap: String,
+    /// Kafka settings (connection properties are passed to the consumer).
+    pub kafka: Arc<KafkaConfig>,
+    /// Topic names.
+    pub topics: Arc<TopicsConfig>,
+}
+
+impl SinkDeps {
+    /// The deps of every sink of one app.
+    pub fn new(env: SinkEnv, dead_letter: Recipient<DeadLetterBatch>, metrics: Arc<Metrics>) -> Self {
+        let SinkEnv { bootstrap, kafka, topics } = env;
+        Self { dead_letter, metrics, bootstrap, kafka, topics, crashes: Arc::default() }
+    }
+}
+
+/// What every sink needs from the app.
+#[derive(Clone)]
+pub struct SinkDeps {
+    /// The dead-letter actor.
+    pub dead_letter: Recipient<DeadLetterBatch>,
+    /// The app's metrics.
+    pub metrics: Arc<Metrics>,
+    /// Bootstrap servers in use.
+    pub bootstrap: String,
+    /// Kafka settings (connection properties are passed to the consumer).
+    pub kafka: Arc<KafkaConfig>,
+    /// Topic names.
+    pub topics: Arc<TopicsConfig>,
+    /// Which records crashed which sink (outlives restarts).
+    pub crashes: Arc<CrashLog>,
+}
+
+/// What one running sink's batches share.
+pub(super) struct SinkCtx<'a> {
+    pub(super) id: &'a str,
+    pub(super) group: String,
+    pub(super) deps: &'a SinkDeps,
+    pub(super) stop: &'a RunSignal,
+    pub(super) on_permanent: OnPermanent,
+}
+
+/// Starts the actor of a sink; its consume loop runs on an arbiter of its own.
+pub fn start(cfg: SinkConfig, deps: SinkDeps, guard: ChildGuard) -> Recipient<Control> {
+    let factory =
+        Box::new(move |stop| Box::pin(run(cfg, deps, stop)) as futures::future::LocalBoxFuture<'static, TaskEnd>);
+    TaskActor::new(guard, factory, Placement::Dedicated).start().recipient()
+}
+
+async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
+    let common = cfg.common();
+    let id = common.id.clone();
+    let mut writer = match cfg.kind().writer() {
+        Ok(w) => w,
+        Err(e) => return TaskEnd::Failed(format!("cannot build the writer: {e}")),
+    };
+    let group = format!("pix-ingest.{id}");
+    let consumer: StreamConsumer = match consumer_config(&deps.kafka, &deps.bootstrap, &group).create() {
+        Ok(c) => c,
+        Err(e) => return TaskEnd::Failed(format!("cannot create the consumer: {e}")),
+    };
+    let topics: Vec<String> = common.topics.iter().map(|c| deps.topics.of(*c).as_str().to_owned()).collect();
+    let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    if let Err(e) = consumer.subscribe(&topic_refs) {
+        return TaskEnd::Failed(format!("cannot subscribe to {topics:?}: {e}"));
+    }
+    tracing::info!(sink = %id, group = %group, ?topics, "Sink consuming.");
+    let stop_view = stop.clone();
+    let ctx = SinkCtx { id: &id, group, deps: &deps, stop: &stop_view, on_permanent: cfg.kind().on_permanent() };
+    let mut state = LoopState::new(Batcher::new(common.batch.clone()));
+    loop {
+        state.follow_assignment(&id, &mut *writer, &consumer).await;
+        let run_state = *stop.borrow_and_update();
+        if let Err(end) = state.pause_or_resume(&ctx, &mut *writer, &consumer, run_state).await {
+            return end;
+        }
+        let stopping = run_state == RunState::Stopping;
+        if !stopping {
+            let wait = if state.paused {
+                Duration::from_millis(500)
+            } else {
+                state.batcher.time_left(std::time::Instant::now()).unwrap_or(Duration::from_millis(500))
+            };
+            let mut stream = consumer.stream();
+            tokio::select! {
+                biased;
+                _ = stop.changed() => continue,
+                next = tokio::time::timeout(wait, stream.next()) => match next {
+                    Ok(Some(Ok(m))) => {
+                        state.batcher.add(m.payload_len(), std::time::Instant::now());
+                        state.pending.push(m.detach());
+                    }
+                    Ok(Some(Err(error))) => tracing::warn!(sink = %id, %error, "Consumer error."),
+                    Ok(None) | Err(_) => {}
+                },
+            }
+        }
+        let due = state.batcher.is_full(std::time::Instant::now()) && !state.paused;
+        if (stopping || due)
+            && let Err(end) = state.write_pending(&ctx, &mut *writer, &consumer).await
+        {
+            return end;
+        }
+        if stopping {
+            return TaskEnd::Stopped;
+        }
+    }
+}
+
+/// The loop's state between iterations.
+struct LoopState {
+    batcher: Batcher,
+    pending: Vec<OwnedMessage>,
+    lag: LagClock,
+    paused: bool,
+    assigned: BTreeSet<(String, i32)>,
+}
+
+impl LoopState {
+    fn new(batcher: Batcher) -> Self {
+        Self { batcher, pending: Vec::new(), lag: LagClock::default(), paused: false, assigned: BTreeSet::new() }
+    }
+
+    /// Writes the open batch, if any, to the end.
+    async fn write_pending(
+        &mut self,
+        ctx: &SinkCtx<'_>,
+        writer: &mut dyn SinkWriter,
+        consumer: &StreamConsumer,
+    ) -> Result<(), TaskEnd> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.pending);
+        process::process(ctx, writer, consumer, batch, &mut self.lag).await?;
+        self.batcher.reset();
+        Ok(())
+    }
+
+    /// Start and every rebalance: a destination that records its own offsets (Delta) decides
+    /// where each newly assigned partition is read from.
+    async fn follow_assignment(&mut self, id: &str, writer: &mut dyn SinkWriter, consumer: &StreamConsumer) {
+        let Ok(a) = consumer.assignment() else { return };
+        let now: BTreeSet<(String, i32)> = a.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect();
+        if now != self.assigned {
+            let added: Vec<(String, i32)> = now.difference(&self.assigned).cloned().collect();
+            self.assigned = now;
+            if !added.is_empty() {
+                seek_committed(id, writer, consumer, &added, &mut self.pending).await;
+            }
+        }
+    }
+
+    /// Pausing stops fetching while we keep polling (so the group does not consider us dead); the
+    /// open batch is written first so nothing waits half-done.
+    async fn pause_or_resume(
+        &mut self,
+        ctx: &SinkCtx<'_>,
+        writer: &mut dyn SinkWriter,
+        consumer: &StreamConsumer,
+        state: RunState,
+    ) -> Result<(), TaskEnd> {
+        if state == RunState::Paused && !self.paused {
+            self.write_pending(ctx, writer, consumer).await?;
+            if let Ok(a) = consumer.assignment() {
+                let _ = consumer.pause(&a);
+            }
+            self.paused = true;
+            tracing::info!(sink = %ctx.id, "Sink paused.");
+        } else if state == RunState::Running && self.paused {
+            if let Ok(a) = consumer.assignment() {
+                let _ = consumer.resume(&a);
+            }
+            self.paused = false;
+            tracing::info!(sink = %ctx.id, "Sink resumed.");
+        }
+        Ok(())
+    }
+}
+
+/// Seeks each newly assigned partition past the offset the destination already holds, and drops
+/// consumed records at or below it. Failures are logged: the destination's own de-duplication
+/// (Delta txn versions) still keeps every row exactly once.
+async fn seek_committed(
+    id: &str,
+    writer: &mut dyn SinkWriter,
+    consumer: &StreamConsumer,
+    added: &[(String, i32)],
+    pending: &mut Vec<OwnedMessage>,
+) {
+    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+    for (t, p) in added {
+        by_topic.entry(t.as_str()).or_default().push(*p);
+    }
+    for (topic, partitions) in by_topic {
+        match writer.committed_offsets(topic, &partitions).await {
+            Ok(Some(offsets)) => {
+                for (p, last) in offsets {
+                    pending.retain(|m| !(m.topic() == topic && m.partition() == p && m.offset() <= last));
+                    match consumer.seek(topic, p, Offset::Offset(last + 1), Duration::from_secs(5)) {
+                        Ok(()) => {
+                            tracing::info!(sink = %id, topic, partition = p, offset = last + 1, "Seeked to the destination's offset.")
+                        }
+                        Err(error) => {
+                            tracing::info!(sink = %id, topic, partition = p, %error, "Seek failed; the destination de-duplicates.")
+                        }
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(sink = %id, topic, %error, "Cannot read the destination's offsets; it de-duplicates.")
+            }
+        }
+    }
+}
+
+/// How often the consumer lag gauge is refreshed.
+const LAG_EVERY: Duration = Duration::from_secs(5);
+
+/// When the lag gauge was last refreshed.
+#[derive(Default)]
+struct LagClock {
+    last: Option<std::time::Instant>,
+}
+
+impl LagClock {
+    /// Lag: the broker's high watermark minus what is committed. A metadata round trip per
+    /// partition, so at most every `LAG_EVERY` (it blocks only this sink's own thread).
+    fn refresh(&mut self, ctx: &SinkCtx<'_>, consumer: &StreamConsumer, next: &BTreeMap<(String, i32), i64>) {
+        if self.last.is_some_and(|t| t.elapsed() < LAG_EVERY) {
+            return;
+        }
+        self.last = Some(std::time::Instant::now());
+        for ((t, p), o) in next {
+            if let Ok((_, high)) = consumer.fetch_watermarks(t, *p, Duration::from_millis(500)) {
+                ctx.deps.metrics.consumer_lag.with_label_values(&[ctx.id, t, &p.to_string()]).set((high - o).max(0));
+            }
+        }
+    }
+}

@@ -1,10 +1,14 @@
 //! The admin listener: metrics that follow traffic, readiness, the actor registry, and a source
 //! that cannot start being restarted with backoff until it is marked FAILED.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use serde_json::json;
+
+use crate::config_builder::ConfigBuilder;
 use crate::fixtures::{self, OWN};
-use crate::harness::{TestApp, Topics, bootstrap, config_yaml, unique};
+use crate::harness::TestApp;
+use crate::wait::{holds, wait_until};
 
 async fn get(url: String) -> (u16, String) {
     let r = reqwest::get(url).await.unwrap();
@@ -35,17 +39,15 @@ async fn metrics_follow_traffic_and_registry_is_served() {
     }
     assert!(!text.contains("52998224724"), "no payload value in labels");
     // librdkafka's statistics arrive every 5 s: queue depth and broker round-trip time
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
+    wait_until("librdkafka statistics in /metrics", Duration::from_secs(20), async || {
         let (_, text) = get(format!("http://{admin}/metrics")).await;
-        if text.contains("pix_ingest_kafka_producer_queue_messages{actor=\"router\"}")
-            && text.contains("pix_ingest_kafka_broker_rtt_seconds{actor=\"router\"")
-        {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no librdkafka statistics in:\n{text}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+        holds(
+            text.contains("pix_ingest_kafka_producer_queue_messages{actor=\"router\"}")
+                && text.contains("pix_ingest_kafka_broker_rtt_seconds{actor=\"router\""),
+            text,
+        )
+    })
+    .await;
 
     let (status, ready) = get(format!("http://{admin}/readyz")).await;
     assert_eq!(status, 200, "{ready}");
@@ -66,21 +68,13 @@ async fn metrics_follow_traffic_and_registry_is_served() {
 async fn a_source_that_cannot_bind_is_restarted_then_failed_while_others_keep_working() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let b = bootstrap();
-    let topics = Topics::new(&unique("failed"));
-    let yaml =
-        config_yaml(&b, &topics, &format!("  - {{ id: blocked, type: http, listen: \"127.0.0.1:{port}\" }}"), "")
-            .replace("  backoff_max: 1s", "  backoff_max: 200ms\n  max_restarts: 3\n  window: 60s");
-    let t = TestApp::start_yaml(&b, topics, &yaml).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let blocked = loop {
-        let c = t.app.children().await.into_iter().find(|c| c.id == "blocked").unwrap();
-        if c.state == pix_ingest::supervisor::ChildState::Failed {
-            break c;
-        }
-        assert!(Instant::now() < deadline, "not FAILED: {c:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let config = ConfigBuilder::for_test("failed")
+        .source(json!({ "id": "blocked", "type": "http", "listen": format!("127.0.0.1:{port}") }))
+        .backoff_max(Duration::from_millis(200))
+        .max_restarts(3)
+        .restart_window(Duration::from_secs(60));
+    let t = TestApp::start_with(&config).await;
+    let blocked = t.failed("blocked", Duration::from_secs(20)).await;
     assert_eq!(blocked.restarts, 4, "three restarts allowed, the fourth marks it FAILED");
     assert!(blocked.last_error.as_deref().unwrap_or_default().contains("cannot bind"), "{blocked:?}");
     // the other source keeps working

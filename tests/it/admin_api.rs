@@ -2,15 +2,15 @@
 //! (no progress) and resume (it catches up), validation errors, graceful delete with its offsets
 //! committed, and changes that survive a restart of pix-ingest.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
+use serde_json::json;
 
+use crate::config_builder::{ADMIN_TOKEN as TOKEN, ConfigBuilder};
 use crate::fixtures::{self, OTHER, OWN};
-use crate::harness::{TestApp, Topics, bootstrap, config_yaml, unique};
-
-const TOKEN: &str = "t0k3n";
+use crate::harness::TestApp;
+use crate::kafka::group_lag;
+use crate::wait::{holds, wait_until};
 
 async fn call(
     method: reqwest::Method,
@@ -29,21 +29,18 @@ async fn call(
     (r.status().as_u16(), r.json().await.unwrap_or_default())
 }
 
-fn written(t: &TestApp, sink: &str) -> u64 {
-    t.app.metrics().sink_written.with_label_values(&[sink]).get()
-}
-
-async fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Waits until sink `id` has written exactly `n` events.
+async fn wait_written(t: &TestApp, what: &str, id: &str, n: u64) {
+    wait_until(what, Duration::from_secs(30), async || {
+        let written = t.written(id);
+        holds(written == n, format!("{id} wrote {written}"))
+    })
+    .await;
 }
 
 async fn post_events(t: &TestApp, n: usize) {
     let events: Vec<_> = (0..n).map(|_| fixtures::receipt(&fixtures::e2e(OTHER))).collect();
-    assert_eq!(t.post("application/json", serde_json::json!(events).to_string()).await.status, 200);
+    assert_eq!(t.post_events(&events).await.status, 200);
 }
 
 #[actix_rt::test]
@@ -64,10 +61,7 @@ async fn mutations_need_the_bearer_token() {
     t.stop().await;
 
     // with no token configured, every mutation is refused
-    let b = bootstrap();
-    let topics = Topics::new(&unique("notoken"));
-    let yaml = config_yaml(&b, &topics, "", "").replace("  token: \"t0k3n\"\n", "");
-    let t = TestApp::start_yaml(&b, topics, &yaml).await;
+    let t = TestApp::start_with(&ConfigBuilder::for_test("notoken").no_admin_token()).await;
     let admin = t.app.admin_addr().unwrap();
     let (status, json) =
         call(reqwest::Method::POST, format!("http://{admin}/api/v1/sources"), Some(""), Some(body)).await;
@@ -100,7 +94,7 @@ async fn add_a_sink_at_runtime_pause_resume_and_delete_it_gracefully() {
     assert_eq!(status, 409, "the id exists");
 
     post_events(&t, 10).await;
-    wait_for("the new sink to consume", Duration::from_secs(30), || written(&t, "landing") == 10).await;
+    wait_written(&t, "the new sink to consume", "landing", 10).await;
 
     let (status, json) = call(reqwest::Method::POST, format!("{base}/actors/landing/pause"), Some(TOKEN), None).await;
     assert_eq!((status, json["state"].as_str()), (200, Some("PAUSED")), "{json}");
@@ -109,11 +103,11 @@ async fn add_a_sink_at_runtime_pause_resume_and_delete_it_gracefully() {
     post_events(&t, 10).await;
     // No progress while paused: observed over a window several times the batch age.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(written(&t, "landing"), 10, "a paused sink writes nothing");
+    assert_eq!(t.written("landing"), 10, "a paused sink writes nothing");
 
     let (status, json) = call(reqwest::Method::POST, format!("{base}/actors/landing/resume"), Some(TOKEN), None).await;
     assert_eq!((status, json["state"].as_str()), (200, Some("RUNNING")), "{json}");
-    wait_for("the sink to catch up", Duration::from_secs(30), || written(&t, "landing") == 20).await;
+    wait_written(&t, "the sink to catch up", "landing", 20).await;
 
     // replace its config (validated, then it restarts with it) and restart it
     let replaced = format!(
@@ -130,7 +124,7 @@ async fn add_a_sink_at_runtime_pause_resume_and_delete_it_gracefully() {
     let (status, json) = call(reqwest::Method::POST, format!("{base}/actors/landing/restart"), Some(TOKEN), None).await;
     assert_eq!((status, json["state"].as_str()), (200, Some("RUNNING")), "{json}");
     post_events(&t, 4).await;
-    wait_for("the replaced sink to consume", Duration::from_secs(30), || written(&t, "landing") == 24).await;
+    wait_written(&t, "the replaced sink to consume", "landing", 24).await;
 
     let (status, _) = call(reqwest::Method::DELETE, format!("{base}/actors/landing"), Some(TOKEN), None).await;
     assert_eq!(status, 204);
@@ -139,41 +133,16 @@ async fn add_a_sink_at_runtime_pause_resume_and_delete_it_gracefully() {
 
     // its group committed everything it wrote: nothing to re-deliver, nothing lost
     let (b, topic) = (t.bootstrap.clone(), t.topics.receipt.clone());
-    let lag = tokio::task::spawn_blocking(move || {
-        let c: BaseConsumer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", &b)
-            .set("group.id", "pix-ingest.landing")
-            .create()
-            .unwrap();
-        let md = c.fetch_metadata(Some(&topic), Duration::from_secs(10)).unwrap();
-        let mut tpl = TopicPartitionList::new();
-        for p in md.topics()[0].partitions() {
-            tpl.add_partition(&topic, p.id());
-        }
-        let committed = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
-        let mut lag = 0;
-        for e in committed.elements() {
-            let (_, high) = c.fetch_watermarks(&topic, e.partition(), Duration::from_secs(10)).unwrap();
-            let at = match e.offset() {
-                Offset::Offset(o) => o,
-                _ => 0,
-            };
-            lag += high - at;
-        }
-        lag
-    })
-    .await
-    .unwrap();
+    let lag = tokio::task::spawn_blocking(move || group_lag(&b, "pix-ingest.landing", &topic)).await.unwrap();
     assert_eq!(lag, 0, "offsets committed up to the end");
     t.stop().await;
 }
 
 #[actix_rt::test]
 async fn changes_made_through_the_api_survive_a_restart() {
-    let b = bootstrap();
-    let topics = Topics::new(&unique("persist"));
-    let yaml = config_yaml(&b, &topics, "  - { id: extra, type: http, listen: \"127.0.0.1:0\" }", "");
-    let t = TestApp::start_yaml(&b, topics.clone(), &yaml).await;
+    let config =
+        ConfigBuilder::for_test("persist").source(json!({ "id": "extra", "type": "http", "listen": "127.0.0.1:0" }));
+    let t = TestApp::start_with(&config).await;
     let admin = t.app.admin_addr().unwrap();
     let base = format!("http://{admin}/api/v1");
     let dir = tempfile::tempdir().unwrap();
@@ -186,7 +155,7 @@ async fn changes_made_through_the_api_survive_a_restart() {
     assert_eq!(r.status, 503);
     t.stop().await;
 
-    let t = TestApp::start_yaml(&b, topics, &yaml).await;
+    let t = TestApp::start_with(&config).await;
     let mut got: Vec<(String, String)> =
         t.app.children().await.into_iter().map(|c| (c.id, c.state.as_str().to_owned())).collect();
     got.sort();

@@ -2,10 +2,13 @@
 //! request must get 503 with Retry-After and nothing reported accepted.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use crate::config_builder::ConfigBuilder;
 use crate::fixtures::{self, OWN};
-use crate::harness::{TestApp, Topics, config_yaml, repo, unique};
+use crate::harness::{TestApp, Topics, repo, unique};
+use crate::wait::{holds, wait_until_blocking};
 
 fn kafka_script(args: &[&str]) -> String {
     let out = Command::new(repo().join("scripts/kafka")).args(args).output().expect("scripts/kafka");
@@ -18,10 +21,10 @@ fn kill9(dir: &Path) {
     let st = Command::new("kill").args(["-9", pid.trim()]).status().unwrap();
     assert!(st.success());
     // wait until the process is gone (the port closes with it)
-    while Command::new("kill").args(["-0", pid.trim()]).stderr(std::process::Stdio::null()).status().unwrap().success()
-    {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until_blocking("the killed broker to exit", Duration::from_secs(30), || {
+        let alive = Command::new("kill").args(["-0", pid.trim()]).stderr(Stdio::null()).status().unwrap().success();
+        holds(!alive, format!("pid {} still alive", pid.trim()))
+    });
 }
 
 #[actix_rt::test]
@@ -29,11 +32,10 @@ async fn broker_stopped_means_503_and_nothing_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let broker = dir.path().join("broker");
     let bootstrap = kafka_script(&["start", broker.to_str().unwrap()]);
-    let topics = Topics::new(&unique("down"));
-    let yaml = config_yaml(&bootstrap, &topics, "", "")
-        .replace("delivery_timeout: 5s", "delivery_timeout: 2s")
-        .replace("request_timeout: 8s", "request_timeout: 4s");
-    let t = TestApp::start_yaml(&bootstrap, topics, &yaml).await;
+    let config = ConfigBuilder::new(&bootstrap, Topics::new(&unique("down")))
+        .delivery_timeout(Duration::from_secs(2))
+        .api_request_timeout(Duration::from_secs(4));
+    let t = TestApp::start_with(&config).await;
 
     let ok = t.post("application/json", fixtures::payment(&fixtures::e2e(OWN)).to_string()).await;
     assert_eq!(ok.status, 200, "the broker is up: {}", ok.json);

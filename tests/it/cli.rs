@@ -1,12 +1,38 @@
 //! The binary: check-config errors, and the README's first command (embedded broker) end to end.
+//!
+//! The shipped `config/dev.yaml` is run as shipped except for the edits a test needs (ports, log
+//! settings), made by `patched`, which fails when the text to edit is not there exactly once, so
+//! an edit cannot silently stop applying when the file changes.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::config_builder::ConfigBuilder;
 use crate::fixtures::{self, OWN};
-use crate::harness::repo;
-
+use crate::harness::{LogFormat, Topics, bootstrap, repo, unique};
 use crate::service::{BIN, free_port, read_log, sigterm, spawn, wait_listening};
+use crate::wait::{holds, wait_until_blocking};
+
+/// `config/dev.yaml` with each `(from, to)` edit made (each `from` must occur exactly once), and
+/// its bank API on `port` and admin listener on an ephemeral port; written into `dir`.
+fn patched_dev_yaml(dir: &Path, port: u16, edits: &[(&str, &str)]) -> PathBuf {
+    let listen = format!("127.0.0.1:{port}");
+    let ports = [("127.0.0.1:8080", listen.as_str()), ("127.0.0.1:9090", "127.0.0.1:0")];
+    let path = dir.join("dev.yaml");
+    std::fs::write(&path, patched("config/dev.yaml", ports.iter().chain(edits))).unwrap();
+    path
+}
+
+fn patched<'a>(file: &str, edits: impl IntoIterator<Item = &'a (&'a str, &'a str)>) -> String {
+    let mut text = std::fs::read_to_string(repo().join(file)).unwrap();
+    for (from, to) in edits {
+        let n = text.matches(from).count();
+        assert_eq!(n, 1, "{file}: the text to edit, {from:?}, occurs {n} times (expected once)");
+        text = text.replace(from, to);
+    }
+    text
+}
 
 #[test]
 fn check_config_names_file_line_and_field() {
@@ -31,12 +57,7 @@ fn check_config_names_file_line_and_field() {
 fn run_on_the_embedded_broker_acknowledges_a_post() {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = std::fs::read_to_string(repo().join("config/dev.yaml"))
-        .unwrap()
-        .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
-        .replace("127.0.0.1:9090", "127.0.0.1:0");
-    let path = dir.path().join("dev.yaml");
-    std::fs::write(&path, cfg).unwrap();
+    let path = patched_dev_yaml(dir.path(), port, &[]);
     let log = dir.path().join("log");
     let mut child = spawn(&path, &log);
     wait_listening(&mut child, port, &log);
@@ -63,7 +84,6 @@ fn run_on_the_embedded_broker_acknowledges_a_post() {
 /// SIGTERM while clients are posting: every record answered 2xx is in Kafka afterwards.
 #[test]
 fn sigterm_under_load_loses_nothing_acknowledged() {
-    use crate::harness::{Topics, bootstrap, unique};
     use std::collections::HashSet;
     use std::sync::{Arc, Mutex};
 
@@ -71,19 +91,11 @@ fn sigterm_under_load_loses_nothing_acknowledged() {
     let topics = Topics::new(&unique("sigterm"));
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("config.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "kafka:\n  bootstrap_servers: \"{b}\"\n  create_topics: {{ partitions: 3, replication_factor: 1 }}\n\
-             topics: {{ payment: {}, receipt: {}, refund: {}, dead_letter: {} }}\n\
-             pix: {{ own_ispbs: [\"{OWN}\"] }}\n\
-             sources:\n  - {{ id: api, type: http, listen: \"127.0.0.1:{port}\" }}\n\
-             admin: {{ listen: \"127.0.0.1:0\" }}\nshutdown: {{ grace: 20s }}\n",
-            topics.payment, topics.receipt, topics.refund, topics.dlq
-        ),
-    )
-    .unwrap();
+    let cfg = ConfigBuilder::new(&b, topics.clone())
+        .api_port(port)
+        .log(LogFormat::Json, "info")
+        .shutdown_grace(Duration::from_secs(20))
+        .write(&dir.path().join("config.yaml"));
     let log = dir.path().join("log");
     let mut child = spawn(&cfg, &log);
     wait_listening(&mut child, port, &log);
@@ -111,11 +123,10 @@ fn sigterm_under_load_loses_nothing_acknowledged() {
             })
         })
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while acked.lock().unwrap().len() < 300 {
-        assert!(Instant::now() < deadline, "load did not get going");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until_blocking("the load to get going (300 records acknowledged)", Duration::from_secs(60), || {
+        let n = acked.lock().unwrap().len();
+        holds(n >= 300, n)
+    });
     let status = sigterm(&mut child);
     for l in loads {
         rt.block_on(l).unwrap();
@@ -140,16 +151,9 @@ fn json_logs_are_ecs_with_trace_ids_and_never_carry_pii() {
     let port = free_port();
     let dead = free_port();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = std::fs::read_to_string(repo().join("config/dev.yaml"))
-        .unwrap()
-        .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
-        .replace("127.0.0.1:9090", "127.0.0.1:0")
-        .replace(
-            "  log_format: pretty\n  log_level: info",
-            &format!("  log_format: json\n  log_level: debug\n  otlp_endpoint: \"http://127.0.0.1:{dead}/v1/traces\""),
-        );
-    let path = dir.path().join("dev.yaml");
-    std::fs::write(&path, cfg).unwrap();
+    let telemetry =
+        format!("  log_format: json\n  log_level: debug\n  otlp_endpoint: \"http://127.0.0.1:{dead}/v1/traces\"");
+    let path = patched_dev_yaml(dir.path(), port, &[("  log_format: pretty\n  log_level: info", &telemetry)]);
     let log = dir.path().join("log");
     let mut child = spawn(&path, &log);
     wait_listening(&mut child, port, &log);

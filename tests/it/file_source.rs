@@ -7,11 +7,14 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::fixtures::{self, OTHER, OWN};
-use crate::harness::{Topics, bootstrap, unique};
-use crate::kafka::{headers, read_all, value_json};
+use serde_json::json;
 
-use crate::service::{sigterm, spawn, wait_until};
+use crate::config_builder::ConfigBuilder;
+use crate::fixtures::{self, OTHER, OWN};
+use crate::harness::LogFormat;
+use crate::kafka::{InKafka, headers, in_kafka};
+use crate::service::{sigterm, spawn};
+use crate::wait::{holds, wait_until_blocking};
 
 fn lines(n: usize, invalid_every: usize) -> (String, usize, usize) {
     let (mut out, mut good, mut bad) = (String::new(), 0, 0);
@@ -44,48 +47,26 @@ fn checkpointed(dir: &Path) -> HashMap<String, u64> {
         .collect()
 }
 
-/// Every event id in the three category topics, and every dead letter payload.
-fn published(b: &str, t: &Topics) -> (Vec<String>, Vec<Vec<u8>>) {
-    let mut ids = Vec::new();
-    for topic in [&t.payment, &t.receipt, &t.refund] {
-        ids.extend(read_all(b, topic).iter().map(|m| value_json(m)["event_id"].as_str().unwrap().to_owned()));
+/// Every dead letter came from the file source.
+fn from_the_file_source(published: &InKafka) {
+    for m in &published.dead_letters {
+        assert_eq!(headers(m)["pix-source"], "logs");
     }
-    let dlq = read_all(b, &t.dlq)
-        .iter()
-        .map(|m| {
-            assert_eq!(headers(m)["pix-source"], "logs");
-            rdkafka::Message::payload(m).unwrap().to_vec()
-        })
-        .collect();
-    (ids, dlq)
 }
 
 #[test]
 fn kill_9_between_batches_loses_and_duplicates_nothing_and_rotation_is_followed() {
-    let b = bootstrap();
-    let topics = Topics::new(&unique("file"));
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     let ckpt = dir.path().join("ckpt");
     std::fs::create_dir_all(&logs).unwrap();
-    let config = dir.path().join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "kafka:\n  bootstrap_servers: \"{b}\"\n  create_topics: {{ partitions: 3, replication_factor: 1 }}\n\
-             topics: {{ payment: {}, receipt: {}, refund: {}, dead_letter: {} }}\n\
-             pix: {{ own_ispbs: [\"{OWN}\"] }}\n\
-             sources:\n  - {{ id: logs, type: file, path: \"{}/app.log*\", checkpoint_dir: \"{}\", batch_lines: 40, poll_interval: 50ms }}\n\
-             telemetry: {{ log_format: json, log_level: info }}\nadmin: {{ listen: \"127.0.0.1:0\" }}\n",
-            topics.payment,
-            topics.receipt,
-            topics.refund,
-            topics.dlq,
-            logs.display(),
-            ckpt.display()
-        ),
-    )
-    .unwrap();
+    let source = json!({
+        "id": "logs", "type": "file", "path": format!("{}/app.log*", logs.display()), "checkpoint_dir": ckpt,
+        "batch_lines": 40, "poll_interval": "50ms"
+    });
+    let builder = ConfigBuilder::for_test("file").without_api().source(source).log(LogFormat::Json, "info");
+    let (b, topics) = (builder.bootstrap.clone(), builder.topics.clone());
+    let config = builder.write(&dir.path().join("config.yaml"));
     let log = dir.path().join("service.log");
     let app_log = logs.join("app.log");
 
@@ -94,9 +75,10 @@ fn kill_9_between_batches_loses_and_duplicates_nothing_and_rotation_is_followed(
     std::fs::write(&app_log, &text).unwrap();
     let mut child = spawn(&config, &log);
     let len = text.len() as u64;
-    wait_until("the first file to be checkpointed", Duration::from_secs(60), || {
+    wait_until_blocking("the first file to be checkpointed", Duration::from_secs(60), || {
         assert!(child.try_wait().unwrap().is_none(), "{}", std::fs::read_to_string(&log).unwrap());
-        checkpointed(&ckpt).get(app_log.to_str().unwrap()) == Some(&len)
+        let at = checkpointed(&ckpt);
+        holds(at.get(app_log.to_str().unwrap()) == Some(&len), at)
     });
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -114,22 +96,22 @@ fn kill_9_between_batches_loses_and_duplicates_nothing_and_rotation_is_followed(
 
     // 3. restart: it resumes at the checkpoint, reads the rotated file to its end and the new one
     let mut child = spawn(&config, &log);
-    wait_until("every line to be published", Duration::from_secs(60), || {
+    wait_until_blocking("every line to be published", Duration::from_secs(60), || {
         assert!(child.try_wait().unwrap().is_none(), "{}", std::fs::read_to_string(&log).unwrap());
-        let (ids, dlq) = published(&b, &topics);
-        ids.len() + dlq.len() >= good + bad
+        let p = in_kafka(&b, &topics);
+        from_the_file_source(&p);
+        let n = p.published() + p.dead_letters.len();
+        holds(n >= good + bad, format!("{n} of {} lines", good + bad))
     });
     // and then a last batch must not appear: wait for the checkpoint to cover both files
-    wait_until("both files checkpointed", Duration::from_secs(30), || {
+    wait_until_blocking("both files checkpointed", Duration::from_secs(30), || {
         let c = checkpointed(&ckpt);
-        c.get(app_log.to_str().unwrap()) == Some(&(fresh.len() as u64))
+        holds(c.get(app_log.to_str().unwrap()) == Some(&(fresh.len() as u64)), c)
     });
-    let (ids, dlq) = published(&b, &topics);
-    let mut unique_ids = ids.clone();
-    unique_ids.sort();
-    unique_ids.dedup();
-    assert_eq!(unique_ids.len(), ids.len(), "no line published twice");
-    assert_eq!(ids.len(), good, "every valid line published once");
-    assert_eq!(dlq.len(), bad, "every invalid line dead-lettered once");
+    let p = in_kafka(&b, &topics);
+    from_the_file_source(&p);
+    assert!(p.events.values().all(|n| *n == 1), "no line published twice");
+    assert_eq!(p.published(), good, "every valid line published once");
+    assert_eq!(p.dead_letters.len(), bad, "every invalid line dead-lettered once");
     assert!(sigterm(&mut child).success());
 }

@@ -78,3 +78,8 @@ pub fn bad_cpf(e2e: &str) -> Value {
     v["payer"]["tax_id"] = json!("52998224724");
     v
 }
+
+/// `n` valid events, alternately a payment (even index) and a receipt (odd index).
+pub fn mixed(n: usize) -> Vec<Value> {
+    (0..n).map(|i| if i % 2 == 0 { payment(&e2e(OWN)) } else { receipt(&e2e(OTHER)) }).collect()
+}

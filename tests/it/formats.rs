@@ -1,12 +1,15 @@
 //! The other wire formats end to end against the real broker: the BCB API Pix webhook (with an
 //! HMAC signature), ISO 20022 SPI XML, and system log lines tailed from a file.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::Message;
+use serde_json::{Value, json};
 
-use crate::harness::{TestApp, Topics, bootstrap, config_yaml, unique};
+use crate::config_builder::ConfigBuilder;
+use crate::harness::{CheckDigitPolicy, TestApp, hmac_signature};
 use crate::kafka::{headers, key, read_all_async, value_json};
+use crate::wait::wait_until;
 
 const E2E_K: &str = "E12345678202009091221kkkkkkkkkkk";
 const E2E_D: &str = "E87654321202009091221dfghi123456";
@@ -18,12 +21,9 @@ fn sample(rel: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-async fn start(test: &str, sources: &str) -> TestApp {
-    let b = bootstrap();
-    let topics = Topics::new(&unique(test));
-    let yaml = config_yaml(&b, &topics, sources, "")
-        .replace("  own_ispbs: [\"99999010\"]", "  own_ispbs: [\"99999010\"]\n  tax_id_check_digits: warn");
-    TestApp::start_yaml(&b, topics, &yaml).await
+async fn start(test: &str, source: Value) -> TestApp {
+    let config = ConfigBuilder::for_test(test).tax_id_check_digits(CheckDigitPolicy::Warn).source(source);
+    TestApp::start_with(&config).await
 }
 
 async fn post(url: String, content_type: &str, body: Vec<u8>, signature: Option<String>) -> (u16, serde_json::Value) {
@@ -39,7 +39,10 @@ async fn post(url: String, content_type: &str, body: Vec<u8>, signature: Option<
 async fn bcb_webhook_samples_reach_their_topics_and_invalid_items_the_dlq_with_their_index() {
     let t = start(
         "webhook",
-        "  - { id: webhook, type: http, listen: \"127.0.0.1:0\", format: bcb_webhook, hmac: { secret: \"s3cr3t\" } }",
+        json!({
+            "id": "webhook", "type": "http", "listen": "127.0.0.1:0", "format": "bcb_webhook",
+            "hmac": { "secret": "s3cr3t" }
+        }),
     )
     .await;
     let addr = t.app.source_addr("webhook", Duration::from_secs(10)).await.unwrap();
@@ -51,7 +54,7 @@ async fn bcb_webhook_samples_reach_their_topics_and_invalid_items_the_dlq_with_t
     let (status, _) = post(url.clone(), "application/json", body.clone(), Some("sha256=00".into())).await;
     assert_eq!(status, 401, "a wrong signature is refused");
 
-    let sign = |b: &[u8]| pix_ingest::sources::http::signature::sign("s3cr3t", b);
+    let sign = |b: &[u8]| hmac_signature("s3cr3t", b);
     let (status, json) = post(url.clone(), "application/json", body.clone(), Some(sign(&body))).await;
     assert_eq!(status, 200, "{json}");
     let receipts = read_all_async(&t.bootstrap, &t.topics.receipt).await;
@@ -93,7 +96,7 @@ async fn bcb_webhook_samples_reach_their_topics_and_invalid_items_the_dlq_with_t
 
 #[actix_rt::test]
 async fn spi_xml_batches_and_status_reports_are_routed_and_bad_envelopes_refused() {
-    let t = start("spi", "  - { id: spi, type: http, listen: \"127.0.0.1:0\", format: spi_xml }").await;
+    let t = start("spi", json!({ "id": "spi", "type": "http", "listen": "127.0.0.1:0", "format": "spi_xml" })).await;
     let addr = t.app.source_addr("spi", Duration::from_secs(10)).await.unwrap();
     let url = format!("http://{addr}/v1/spi");
 
@@ -146,29 +149,25 @@ async fn log_lines_with_prefixes_are_tailed_into_their_topics() {
     .unwrap();
     let t = start(
         "loglines",
-        &format!(
-            "  - {{ id: logs, type: file, format: log_line, path: \"{}\", checkpoint_dir: \"{}\", poll_interval: 50ms }}",
-            log.display(),
-            dir.path().join("ckpt").display()
-        ),
+        json!({
+            "id": "logs", "type": "file", "format": "log_line", "path": log, "checkpoint_dir": dir.path().join("ckpt"),
+            "poll_interval": "50ms"
+        }),
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let (r, p, d) = wait_until("the three lines in Kafka", Duration::from_secs(30), async || {
         let (r, p, d) = (
             read_all_async(&t.bootstrap, &t.topics.receipt).await,
             read_all_async(&t.bootstrap, &t.topics.payment).await,
             read_all_async(&t.bootstrap, &t.topics.dlq).await,
         );
-        if r.len() + p.len() + d.len() >= 3 {
-            assert_eq!((r.len(), p.len(), d.len()), (1, 1, 1));
-            assert_eq!(key(&r[0]), CAT_E2E, "the SPI status report from the log");
-            assert_eq!(headers(&d[0])["pix-dlq-reason"], "payload.unparseable");
-            assert!(d[0].payload().unwrap().starts_with(b"2026-11-25T10:00:02.000Z WARN"), "the whole line");
-            break;
-        }
-        assert!(Instant::now() < deadline, "only {} + {} + {}", r.len(), p.len(), d.len());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        let seen = format!("receipts + payments + dead letters: {} + {} + {}", r.len(), p.len(), d.len());
+        if r.len() + p.len() + d.len() >= 3 { Ok((r, p, d)) } else { Err(seen) }
+    })
+    .await;
+    assert_eq!((r.len(), p.len(), d.len()), (1, 1, 1));
+    assert_eq!(key(&r[0]), CAT_E2E, "the SPI status report from the log");
+    assert_eq!(headers(&d[0])["pix-dlq-reason"], "payload.unparseable");
+    assert!(d[0].payload().unwrap().starts_with(b"2026-11-25T10:00:02.000Z WARN"), "the whole line");
     t.stop().await;
 }

@@ -1,18 +1,19 @@
 //! Synthetic load: the generator source, and `pix-ingest gen` against a running instance.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::{TestApp, Topics, config_yaml, unique};
-use crate::kafka::read_all_async;
+use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pix-ingest");
+use crate::config_builder::ConfigBuilder;
+use crate::harness::TestApp;
+use crate::kafka::in_kafka_async;
+use crate::service::BIN;
+use crate::wait::wait_until;
 
+/// Records in the category topics and dead letters.
 async fn counts(t: &TestApp) -> (usize, usize) {
-    let mut published = 0;
-    for topic in [&t.topics.payment, &t.topics.receipt, &t.topics.refund] {
-        published += read_all_async(&t.bootstrap, topic).await.len();
-    }
-    (published, read_all_async(&t.bootstrap, &t.topics.dlq).await.len())
+    let p = in_kafka_async(&t.bootstrap, &t.topics).await;
+    (p.published(), p.dead_letters.len())
 }
 
 #[actix_rt::test]
@@ -48,25 +49,16 @@ async fn gen_reports_what_the_instance_counted() {
 
 #[actix_rt::test]
 async fn generator_source_publishes_its_total() {
-    let bootstrap = crate::harness::bootstrap();
-    let topics = Topics::new(&unique("generator"));
-    let yaml = config_yaml(
-        &bootstrap,
-        &topics,
-        "  - { id: synth, type: generator, rate: 2000, batch: 20, invalid_ratio: 0.2, total: 120, seed: 7 }",
-        "",
-    );
-    let t = TestApp::start_yaml(&bootstrap, topics, &yaml).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let generator = json!({
+        "id": "synth", "type": "generator", "rate": 2000, "batch": 20, "invalid_ratio": 0.2, "total": 120, "seed": 7
+    });
+    let t = TestApp::start_with(&ConfigBuilder::for_test("generator").source(generator)).await;
+    let (published, dead) = wait_until("the generator's 120 events in Kafka", Duration::from_secs(30), async || {
         let (published, dead) = counts(&t).await;
-        if published + dead >= 120 {
-            assert_eq!(published + dead, 120, "exactly the total");
-            assert!(dead > 0 && published > dead, "valid and invalid events: {published} / {dead}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "only {published} + {dead} of 120");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        if published + dead >= 120 { Ok((published, dead)) } else { Err(format!("{published} + {dead} of 120")) }
+    })
+    .await;
+    assert_eq!(published + dead, 120, "exactly the total");
+    assert!(dead > 0 && published > dead, "valid and invalid events: {published} / {dead}");
     t.stop().await;
 }

@@ -6,6 +6,7 @@ mod admin;
 mod admin_api;
 mod broker_down;
 mod cli;
+mod config_builder;
 #[cfg(feature = "delta")]
 mod delta;
 mod file_source;
@@ -19,3 +20,4 @@ mod service;
 mod sinks;
 mod supervision;
 mod traces;
+mod wait;

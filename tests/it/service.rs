@@ -4,7 +4,9 @@
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::wait::{holds, wait_until_blocking};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_pix-ingest");
@@ -21,20 +23,11 @@ pub fn spawn(config: &Path, log: &Path) -> Child {
         .unwrap()
 }
 
-/// Waits (with a deadline) until `f` holds.
-pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Waits until the child listens on 127.0.0.1:`port`; fails if it exits first.
 pub fn wait_listening(child: &mut Child, port: u16, log: &Path) {
-    wait_until("the service to listen", Duration::from_secs(60), || {
+    wait_until_blocking("the service to listen", Duration::from_secs(60), || {
         assert!(child.try_wait().unwrap().is_none(), "the service exited early:\n{}", read_log(log));
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
+        holds(TcpStream::connect(("127.0.0.1", port)).is_ok(), format!("nothing on port {port}"))
     });
 }
 

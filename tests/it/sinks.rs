@@ -5,14 +5,17 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use serde_json::{Value, json};
 
+use crate::config_builder::ConfigBuilder;
 use crate::fixtures::{self, OTHER, OWN};
-use crate::harness::{TestApp, Topics, bootstrap, config_yaml, unique};
-use crate::kafka::{headers, read_all_async};
+use crate::harness::TestApp;
+use crate::kafka::{headers, produce_raw, read_all_async};
+use crate::service::free_port;
+use crate::wait::{holds, wait_until};
 
 /// What the fake scoring service saw.
 #[derive(Default)]
@@ -56,23 +59,16 @@ fn start_scoring(port: u16, seen: Arc<Mutex<Seen>>) -> actix_web::dev::ServerHan
     handle
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+async fn start_with_sink(test: &str, sink: Value) -> TestApp {
+    TestApp::start_with(&ConfigBuilder::for_test(test).sink(sink)).await
 }
 
-async fn wait_until(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn start_with_sink(test: &str, sink: &str) -> TestApp {
-    let b = bootstrap();
-    let topics = Topics::new(&unique(test));
-    let yaml = config_yaml(&b, &topics, "", "").replace("telemetry:", &format!("sinks:\n{sink}\ntelemetry:"));
-    TestApp::start_yaml(&b, topics, &yaml).await
+/// The HTTP sink `scoring` posting to the fake service on `port`.
+fn scoring_sink(port: u16, max_age: &str) -> Value {
+    json!({
+        "id": "scoring", "type": "http", "url": format!("http://127.0.0.1:{port}/score"), "max_attempts": 4,
+        "backoff_initial": "20ms", "backoff_max": "100ms", "batch": { "max_events": 10, "max_age": max_age }
+    })
 }
 
 #[actix_rt::test]
@@ -80,27 +76,23 @@ async fn http_sink_retries_with_the_same_key_and_dead_letters_a_400() {
     let port = free_port();
     let seen = Arc::new(Mutex::new(Seen::default()));
     let server = start_scoring(port, Arc::clone(&seen));
-    let t = start_with_sink(
-        "httpsink",
-        &format!(
-            "  - {{ id: scoring, type: http, url: \"http://127.0.0.1:{port}/score\", max_attempts: 4, \
-             backoff_initial: 20ms, backoff_max: 100ms, batch: {{ max_events: 10, max_age: 200ms }} }}"
-        ),
-    )
-    .await;
+    let t = start_with_sink("httpsink", scoring_sink(port, "200ms")).await;
     let (a, b) = (fixtures::payment(&fixtures::e2e(OWN)), fixtures::receipt(&fixtures::e2e(OTHER)));
     let mut refused = fixtures::payment(&fixtures::e2e(OWN));
-    refused["amount"] = serde_json::json!("4.00");
-    let r = t.post("application/json", serde_json::json!([a, b, refused]).to_string()).await;
+    refused["amount"] = json!("4.00");
+    let r = t.post_events(&[a, b, refused]).await;
     assert_eq!(r.status, 200, "{}", r.json);
     let ids: Vec<String> =
         r.json["results"].as_array().unwrap().iter().map(|x| x["event_id"].as_str().unwrap().to_owned()).collect();
 
-    wait_until("two events scored", Duration::from_secs(30), async || seen.lock().unwrap().accepted.len() >= 2).await;
-    let dlq_topic = t.topics.dlq.clone();
-    let bs = t.bootstrap.clone();
+    wait_until("two events scored", Duration::from_secs(30), async || {
+        let n = seen.lock().unwrap().accepted.len();
+        holds(n >= 2, n)
+    })
+    .await;
     wait_until("the refused event dead-lettered", Duration::from_secs(30), async || {
-        read_all_async(&bs, &dlq_topic).await.len() == 1
+        let n = read_all_async(&t.bootstrap, &t.topics.dlq).await.len();
+        holds(n == 1, format!("{n} dead letters"))
     })
     .await;
     {
@@ -132,25 +124,20 @@ async fn http_sink_retries_with_the_same_key_and_dead_letters_a_400() {
 #[actix_rt::test]
 async fn http_sink_loses_nothing_while_the_service_is_down() {
     let port = free_port();
-    let t = start_with_sink(
-        "httpdown",
-        &format!(
-            "  - {{ id: scoring, type: http, url: \"http://127.0.0.1:{port}/score\", max_attempts: 4, \
-             backoff_initial: 20ms, backoff_max: 100ms, batch: {{ max_events: 10, max_age: 100ms }} }}"
-        ),
-    )
-    .await;
+    let t = start_with_sink("httpdown", scoring_sink(port, "100ms")).await;
     let events: Vec<_> = (0..5).map(|_| fixtures::receipt(&fixtures::e2e(OTHER))).collect();
-    assert_eq!(t.post("application/json", serde_json::json!(events).to_string()).await.status, 200);
+    assert_eq!(t.post_events(&events).await.status, 200);
     // the sink retries against nothing listening
     wait_until("the sink to retry", Duration::from_secs(30), async || {
-        t.app.metrics().sink_retries.with_label_values(&["scoring"]).get() >= 2
+        let retries = t.app.metrics().sink_retries.with_label_values(&["scoring"]).get();
+        holds(retries >= 2, format!("{retries} retries"))
     })
     .await;
     let seen = Arc::new(Mutex::new(Seen::default()));
     let server = start_scoring(port, Arc::clone(&seen));
     wait_until("every event delivered once the service is up", Duration::from_secs(60), async || {
-        seen.lock().unwrap().accepted.len() >= 5
+        let n = seen.lock().unwrap().accepted.len();
+        holds(n >= 5, format!("{n} of 5 delivered"))
     })
     .await;
     assert!(read_all_async(&t.bootstrap, &t.topics.dlq).await.is_empty(), "nothing dead-lettered");
@@ -174,36 +161,17 @@ fn files(dir: &Path) -> Vec<std::path::PathBuf> {
 #[actix_rt::test]
 async fn file_sink_writes_complete_partitioned_files_and_a_poison_record_goes_to_the_dlq() {
     let dir = tempfile::tempdir().unwrap();
-    let t = start_with_sink(
-        "filesink",
-        &format!(
-            "  - {{ id: landing, type: file, dir: \"{}\", batch: {{ max_events: 7, max_age: 300ms }} }}",
-            dir.path().display()
-        ),
-    )
-    .await;
+    let sink = json!({
+        "id": "landing", "type": "file", "dir": dir.path(), "batch": { "max_events": 7, "max_age": "300ms" }
+    });
+    let t = start_with_sink("filesink", sink).await;
     // a poison record straight into the payment topic
-    let producer: FutureProducer =
-        rdkafka::ClientConfig::new().set("bootstrap.servers", &t.bootstrap).create().unwrap();
-    let delivery = producer
-        .send(FutureRecord::<(), _>::to(&t.topics.payment).payload("definitely not an event"), Duration::from_secs(10))
-        .await
-        .unwrap();
-    producer.flush(Duration::from_secs(5)).unwrap();
-    let (poison_partition, poison_offset) = (delivery.partition, delivery.offset);
+    let (poison_partition, poison_offset) =
+        produce_raw(&t.bootstrap, &t.topics.payment, b"definitely not an event").await;
 
     let mut expected = HashMap::new();
     for _ in 0..4 {
-        let events: Vec<_> = (0..5)
-            .map(|i| {
-                if i % 2 == 0 {
-                    fixtures::payment(&fixtures::e2e(OWN))
-                } else {
-                    fixtures::receipt(&fixtures::e2e(OTHER))
-                }
-            })
-            .collect();
-        let r = t.post("application/json", serde_json::json!(events).to_string()).await;
+        let r = t.post_events(&fixtures::mixed(5)).await;
         assert_eq!(r.status, 200);
         for x in r.json["results"].as_array().unwrap() {
             expected.insert(x["event_id"].as_str().unwrap().to_owned(), x["category"].as_str().unwrap().to_owned());
@@ -223,7 +191,7 @@ async fn file_sink_writes_complete_partitioned_files_and_a_poison_record_goes_to
             assert!(text.ends_with('\n'), "a visible file is complete: {}", f.display());
             lines += text.lines().count();
         }
-        lines >= expected.len()
+        holds(lines >= expected.len(), format!("{lines} of {} lines", expected.len()))
     })
     .await;
     let mut seen = HashMap::new();

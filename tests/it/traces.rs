@@ -4,15 +4,19 @@
 //! that links the events it contains; a dead letter carries the trace too.
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use opentelemetry::trace::{SpanKind, TraceId};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use tracing_subscriber::layer::SubscriberExt;
 
+use serde_json::json;
+
+use crate::config_builder::ConfigBuilder;
 use crate::fixtures::{self, OTHER, OWN};
-use crate::harness::{TestApp, Topics, bootstrap, config_yaml, unique};
+use crate::harness::{TestApp, trace_layer};
 use crate::kafka::{headers, read_all_async};
+use crate::wait::{holds, wait_until};
 
 /// The process-wide subscriber of this test binary, with the app's own trace layer.
 fn exporter() -> &'static InMemorySpanExporter {
@@ -20,7 +24,7 @@ fn exporter() -> &'static InMemorySpanExporter {
     EXPORTER.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
-        let subscriber = tracing_subscriber::registry().with(vec![pix_ingest::telemetry::trace_layer(&provider)]);
+        let subscriber = tracing_subscriber::registry().with(vec![trace_layer(&provider)]);
         tracing::subscriber::set_global_default(subscriber).expect("the trace test owns the global subscriber");
         std::mem::forget(provider); // lives as long as the test process
         exporter
@@ -34,13 +38,9 @@ fn spans_of(trace: TraceId) -> Vec<SpanData> {
 #[actix_rt::test]
 async fn one_trace_per_event_from_the_http_request_to_the_sink_write() {
     let exporter = exporter();
-    let b = bootstrap();
-    let topics = Topics::new(&unique("traces"));
     let dir = tempfile::tempdir().unwrap();
-    let sink =
-        format!("  - {{ id: landing, type: file, dir: \"{}\", batch: {{ max_age: 100ms }} }}", dir.path().display());
-    let yaml = config_yaml(&b, &topics, "", "").replace("telemetry:", &format!("sinks:\n{sink}\ntelemetry:"));
-    let t = TestApp::start_yaml(&b, topics, &yaml).await;
+    let sink = json!({ "id": "landing", "type": "file", "dir": dir.path(), "batch": { "max_age": "100ms" } });
+    let t = TestApp::start_with(&ConfigBuilder::for_test("traces").sink(sink)).await;
 
     let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     let trace_id = TraceId::from_hex(trace).unwrap();
@@ -54,15 +54,15 @@ async fn one_trace_per_event_from_the_http_request_to_the_sink_write() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 207);
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let spans = loop {
+    let spans = wait_until("the sink's consumer span", Duration::from_secs(30), async || {
         let spans = spans_of(trace_id);
         if spans.iter().any(|s| s.span_kind == SpanKind::Consumer) {
-            break spans;
+            Ok(spans)
+        } else {
+            Err(spans.into_iter().map(|s| s.name).collect::<Vec<_>>())
         }
-        assert!(Instant::now() < deadline, "spans so far: {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     let find =
         |kind: SpanKind| spans.iter().find(|s| s.span_kind == kind).unwrap_or_else(|| panic!("no {kind:?} span"));
     let server = find(SpanKind::Server);
@@ -83,19 +83,15 @@ async fn one_trace_per_event_from_the_http_request_to_the_sink_write() {
     assert_eq!(attr(consumer, "messaging.kafka.offset"), attr(producer, "messaging.kafka.offset"));
 
     // the batch write links the consumer span of the event it wrote
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_until("a write span linking the consumer span", Duration::from_secs(10), async || {
         let all = exporter.get_finished_spans().unwrap();
         let linked = all.iter().any(|s| {
             s.name == "landing write"
                 && s.links.iter().any(|l| l.span_context.span_id() == consumer.span_context.span_id())
         });
-        if linked {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no write span linking the consumer span");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        holds(linked, format!("{} finished spans, none linking it", all.len()))
+    })
+    .await;
 
     // the dead letter of the invalid event carries the same trace
     let dlq = read_all_async(&t.bootstrap, &t.topics.dlq).await;

@@ -72,7 +72,13 @@ async fn mutations_need_the_bearer_token() {
 
 #[actix_rt::test]
 async fn add_a_sink_at_runtime_pause_resume_and_delete_it_gracefully() {
-    let t = TestApp::start("lifecycle").await;
+    // `witness`: a sink on the same topics that nobody pauses, to compare the paused one with. It
+    // writes only when a batch is 300 ms old, later than `landing` (5 events, 100 ms) would.
+    let witness = tempfile::tempdir().unwrap();
+    let config = ConfigBuilder::for_test("lifecycle").sink(json!({
+        "id": "witness", "type": "file", "dir": witness.path(), "batch": { "max_events": 1000, "max_age": "300ms" }
+    }));
+    let t = TestApp::start_with(&config).await;
     let admin = t.app.admin_addr().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let base = format!("http://{admin}/api/v1");
@@ -101,8 +107,9 @@ async fn add_a_sink_at_runtime_pause_resume_and_delete_it_gracefully() {
     let (status, _) = call(reqwest::Method::POST, format!("{base}/actors/landing/pause"), Some(TOKEN), None).await;
     assert_eq!(status, 409, "already paused");
     post_events(&t, 10).await;
-    // No progress while paused: observed over a window several times the batch age.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // No progress while paused: once the witness has written the new events, a running `landing`
+    // would have too; the paused one has not moved.
+    wait_written(&t, "the witness to write the new events", "witness", 20).await;
     assert_eq!(t.written("landing"), 10, "a paused sink writes nothing");
 
     let (status, json) = call(reqwest::Method::POST, format!("{base}/actors/landing/resume"), Some(TOKEN), None).await;

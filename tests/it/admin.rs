@@ -59,6 +59,16 @@ async fn metrics_follow_traffic_and_registry_is_served() {
     assert_eq!(list[0]["id"], "api");
     assert_eq!(list[0]["state"], "RUNNING");
     assert_eq!(list[0]["type"], "http");
+    // The pipeline actors are in the registry too, after the sources and sinks.
+    let pipeline: Vec<(&str, &str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "pipeline")
+        .map(|c| (c["id"].as_str().unwrap(), c["type"].as_str().unwrap(), c["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(pipeline, [("router", "router", "RUNNING"), ("dead-letter", "dead_letter", "RUNNING")]);
+    assert_eq!(get(format!("http://{admin}/api/v1/actors/router")).await.0, 200);
     assert_eq!(get(format!("http://{admin}/api/v1/actors/api")).await.0, 200);
     assert_eq!(get(format!("http://{admin}/api/v1/actors/nope")).await.0, 404);
     t.stop().await;

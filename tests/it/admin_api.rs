@@ -173,3 +173,21 @@ async fn changes_made_through_the_api_survive_a_restart() {
     );
     t.stop().await;
 }
+
+#[actix_rt::test]
+async fn the_router_is_restarted_through_the_api_and_keeps_routing() {
+    let t = TestApp::start("pipeline-restart").await;
+    let base = format!("http://{}/api/v1", t.app.admin_addr().unwrap());
+    let (status, _) = call(reqwest::Method::POST, format!("{base}/actors/router/pause"), Some(TOKEN), None).await;
+    assert_eq!(status, 409, "a pipeline actor can only be restarted");
+    let (status, json) = call(reqwest::Method::POST, format!("{base}/actors/router/restart"), Some(TOKEN), None).await;
+    assert_eq!((status, json["kind"].as_str()), (200, Some("pipeline")), "{json}");
+    wait_until("the router to count its restart", Duration::from_secs(30), async || {
+        let (_, json) = call(reqwest::Method::GET, format!("{base}/actors/router"), None, None).await;
+        holds(json["restarts"] == 1 && json["state"] == "RUNNING", json.to_string())
+    })
+    .await;
+    // the same address keeps working: the next event is routed by the fresh producer
+    post_events(&t, 1).await;
+    t.stop().await;
+}

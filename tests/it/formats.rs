@@ -17,7 +17,7 @@ const E2E_A: &str = "E12345678202009091221abcdef12345";
 const CAT_E2E: &str = "E9999901012341234123412345678900";
 
 fn sample(rel: &str) -> Vec<u8> {
-    let path = crate::harness::repo().join("../shared/testdata/pix").join(rel);
+    let path = crate::harness::repo().join("crates/pix-domain/tests/data").join(rel);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

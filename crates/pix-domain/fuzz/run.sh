@@ -4,14 +4,15 @@
 # Installs cargo-fuzz when missing. Works on the pinned stable toolchain: RUSTC_BOOTSTRAP=1 lets
 # cargo-fuzz pass its nightly-only flags, and `--sanitizer none` avoids needing a nightly std
 # (libFuzzer's coverage guidance still works; what we hunt is panics, which need no sanitizer).
-# Seeds come from shared/testdata/pix (copied into corpus/<target>/, which is git-ignored).
+# Seeds come from ../tests/data, the crate's real public samples (copied into corpus/<target>/,
+# which is git-ignored).
 # Exits non-zero as soon as a target crashes; the reproducer is in artifacts/<target>/.
 # Env: FUZZ_TARGET_DIR (default fuzz/target), FUZZ_TARGETS (default: all four).
 set -euo pipefail
 
 seconds="${1:-30}"
 here="$(cd "$(dirname "$0")" && pwd)"
-data="$here/../../../../shared/testdata/pix"
+data="$here/../tests/data"
 target_dir="${FUZZ_TARGET_DIR:-$here/target}"
 targets="${FUZZ_TARGETS:-fuzz_canonical fuzz_bcb_webhook fuzz_spi_xml fuzz_log_line}"
 

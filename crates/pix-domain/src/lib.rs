@@ -26,3 +26,8 @@ pub use event::{
     Amount, Category, Cnpj, Cpf, Direction, EndToEndId, EventId, EventType, Flag, Ispb, KeyField, MessageId,
     PIX_EVENT_SCHEMA_V1, PixEvent, PixKey, ReturnId, SCHEMA_VERSION, Status, TaxId, TxId,
 };
+
+/// The real public samples the tests read, copied into the crate with their provenance
+/// (`tests/data/README.md`), so no test needs anything outside the repository.
+#[cfg(test)]
+pub(crate) const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");

@@ -1,12 +1,12 @@
-//! Tests against the real public samples in `shared/testdata/pix/` (provenance in its README).
+//! Tests against the real public samples in `crates/pix-domain/tests/data/` (provenance in its README).
 //!
 //! Every identifier the BCB API Pix examples and the SPI catalog/scenario XML carry is extracted and
 //! classified, and the expected verdict for each is pinned here with the reason when an official
-//! example is invalid. The samples are read from `../../../shared/testdata/pix` relative to this
-//! crate (the `shared/` folder sits beside the repository root, in CI too).
+//! example is invalid. The samples live in the crate (`tests/data/`, copied unchanged from their
+//! public origins), so the tests need nothing outside the repository.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use regex::Regex;
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ use super::tests::{OWN, ctx, run};
 use crate::event::{Cnpj, Cpf, EndToEndId, MessageId, PixKey, ReturnId, TxId};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pix")
+    PathBuf::from(crate::SAMPLES)
 }
 
 fn files(dir: &str, ext: &str) -> Vec<PathBuf> {

@@ -123,9 +123,9 @@ fn single_pix_examples_wrapped_in_a_webhook_body() {
 fn non_webhook_api_pix_samples_are_refused_whole() {
     // Every other API Pix example is not a webhook body (a charge, an error, a devolução alone, a
     // webhook config): no `pix` array, or `pix` is not an array. Whole-message refusal.
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/pix/bcb-api-pix/examples");
+    let dir = format!("{}bcb-api-pix/examples", super::SAMPLES);
     let mut refused = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
+    for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if name == "getPix1.json" {

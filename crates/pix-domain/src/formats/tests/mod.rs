@@ -1,4 +1,4 @@
-//! Tests of the wire-format decoders against the real public samples in `shared/testdata/pix/`
+//! Tests of the wire-format decoders against the real public samples in `crates/pix-domain/tests/data/`
 //! (provenance in its README) and hand-made edge cases. One file per format.
 
 mod bcb_webhook;
@@ -27,9 +27,10 @@ pub(crate) fn ctx() -> DecodeContext {
     ctx_with(&OWN, CheckDigitPolicy::Strict)
 }
 
+pub(crate) use crate::SAMPLES;
+
 pub(crate) fn sample(rel: &str) -> Vec<u8> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/pix/");
-    std::fs::read(format!("{path}{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    std::fs::read(format!("{SAMPLES}{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 /// A compact, comparable view of one item: `Ok([(category, direction, e2e, return_id, flags)])`

@@ -67,9 +67,9 @@ fn catalog_samples() {
 #[test]
 fn scenario_samples() {
     use CheckDigitPolicy::{Strict, Warn};
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/pix/pix-spi-scenarios");
+    let dir = format!("{}pix-spi-scenarios", super::SAMPLES);
     let mut seen = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
+    for entry in std::fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         let rel = format!("pix-spi-scenarios/{name}");
         seen += 1;

@@ -10,7 +10,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::validate::{Reason, ReasonCode};
+use crate::reason::{Reason, ReasonCode};
 
 /// Deepest nesting (containers, the item's own top-level object counts as 1) an item may have.
 ///

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::{DecodeContext, DecodedItem, Envelope, ItemBytes, Mapped, embedded_ispb, put, readable_id};
 use crate::decode;
 use crate::event::{Amount, Category, Direction, Flag, Ispb, RefundNature, ReturnReasonCode};
-use crate::validate::{Field, Reason, ReasonCode};
+use crate::reason::{Field, Reason, ReasonCode};
 
 /// Decodes a webhook / GET /pix body.
 pub fn decode(body: &[u8], ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {

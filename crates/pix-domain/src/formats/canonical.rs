@@ -15,7 +15,7 @@ pub fn decode_canonical(
     body: &[u8],
     framing: BodyFormat,
     ctx: &DecodeContext,
-) -> Result<Vec<DecodedItem>, Vec<crate::validate::Reason>> {
+) -> Result<Vec<DecodedItem>, Vec<crate::reason::Reason>> {
     let items = split_body(body, framing).map_err(|r| vec![r])?;
     let mut vctx = ValidationContext::new(ctx.own_ispbs.clone(), ctx.source_id.clone(), ctx.ingested_at);
     vctx.tax_id_check_digits = ctx.tax_id_check_digits;

@@ -16,7 +16,8 @@
 
 use super::canonical::offset_in;
 use super::{DecodeContext, DecodedItem, ItemBytes, readable_id};
-use crate::validate::{Reason, ValidationContext, validate_canonical};
+use crate::reason::Reason;
+use crate::validate::{ValidationContext, validate_canonical};
 
 /// Decodes one log line.
 pub fn decode(line: &[u8], ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {

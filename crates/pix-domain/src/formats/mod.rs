@@ -34,7 +34,8 @@ use sha2::{Digest, Sha256};
 pub use canonical::decode_canonical;
 
 use crate::event::{Category, Direction, Flag, Ispb, PixEvent};
-use crate::validate::{Authority, CheckDigitPolicy, Reason, ValidationContext, validate_with};
+use crate::reason::Reason;
+use crate::validate::{Authority, CheckDigitPolicy, ValidationContext, validate_with};
 
 /// Wire format of a source (`sources[].format` in the YAML config).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

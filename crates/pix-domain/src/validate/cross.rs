@@ -4,8 +4,8 @@ use chrono::TimeDelta;
 
 use super::input::Checker;
 use super::rules::Parsed;
-use super::{Field, Reason, ReasonCode};
 use crate::event::{EventType, Flag, InitiationType, ReturnReasonCode};
+use crate::reason::{Field, Reason, ReasonCode};
 
 /// How far the endToEndId's embedded minute may be from `event_time` before it is flagged.
 const E2E_SKEW: TimeDelta = TimeDelta::hours(12);

@@ -7,8 +7,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{CheckDigitPolicy, Field, Reason, ReasonCode};
+use super::CheckDigitPolicy;
 use crate::event::{Flag, TaxId, TaxIdError};
+use crate::reason::{Field, Reason, ReasonCode};
 
 /// An object member of the item, with its dotted location.
 pub(crate) struct Obj<'v> {

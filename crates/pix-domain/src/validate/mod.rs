@@ -18,7 +18,6 @@
 mod category;
 mod cross;
 mod input;
-mod reason;
 mod rules;
 
 #[cfg(test)]
@@ -31,7 +30,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-pub use reason::{EnumField, Field, Reason, ReasonCode};
+/// The reason types, defined in [`crate::reason`]; re-exported here so `validate::Reason` keeps working.
+pub use crate::reason::{EnumField, Field, Reason, ReasonCode, Stage};
 
 use crate::decode;
 use crate::event::{

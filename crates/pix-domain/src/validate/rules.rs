@@ -6,7 +6,6 @@
 use serde_json::Value;
 
 use super::input::{Checker, Obj};
-use super::{EnumField, Field, ReasonCode};
 use crate::event::{
     Account, AccountNumber, Amount, AmountBreakdown, AmountError, Branch, Category, Cnpj, Component, Direction,
     EndToEndId, EventType, InitiationType, Ispb, MessageId, Party, PersonalText, PixKey, Priority, Purpose,
@@ -14,6 +13,7 @@ use crate::event::{
     Timestamp, TxId,
 };
 use crate::event::{Flag, pattern};
+use crate::reason::{EnumField, Field, ReasonCode};
 
 /// Longest free text (names, remittance info, status reason text): ISO 20022 Max140Text.
 pub(crate) const MAX_TEXT: usize = 140;

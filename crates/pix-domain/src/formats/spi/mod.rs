@@ -19,7 +19,7 @@ use roxmltree::{Document, ParsingOptions};
 
 use super::{DecodeContext, DecodedItem, Envelope, ItemBytes, Mapped, readable_id};
 use crate::event::{Flag, Ispb};
-use crate::validate::{Reason, ReasonCode};
+use crate::reason::{Reason, ReasonCode};
 use xml::El;
 
 /// The SPI's own ISPB: one side of every SPI message.
@@ -254,7 +254,7 @@ pub(crate) fn check_count(doc: &El<'_, '_>, required: bool, count: usize) -> Res
     let grp = doc.req("GrpHdr").map_err(|r| vec![r])?;
     let path = format!("{}/GrpHdr/NbOfTxs", doc.path);
     let Some(n) = grp.opt_text(&["NbOfTxs"]).map_err(|r| vec![r])? else {
-        return if required { Err(vec![Reason::missing(crate::validate::Field::XmlElement, path)]) } else { Ok(()) };
+        return if required { Err(vec![Reason::missing(crate::reason::Field::XmlElement, path)]) } else { Ok(()) };
     };
     if n.parse::<usize>().ok() == Some(count) && !n.starts_with('+') {
         Ok(())

@@ -16,7 +16,7 @@ use super::xml::{self, El};
 use super::{Message, SPI_ISPB, Side, TxOutcome, base, check_count, party_ispb};
 use crate::event::{Category, Direction};
 use crate::formats::{Mapped, embedded_ispb, put};
-use crate::validate::{EnumField, Reason, ReasonCode};
+use crate::reason::{EnumField, Reason, ReasonCode};
 
 /// `ExternalStatusReason1Code` of pacs.002.spi.1.17 (catalog 5.13.1 XSD, 45 codes). Older
 /// versions differ (1.8 has `DS0H`) and their XSDs were not available: for them only the

@@ -11,7 +11,7 @@ use super::xml::{self, El};
 use super::{Message, Side, TxOutcome, base, check_count, party_ispb};
 use crate::event::{Category, Direction, Flag};
 use crate::formats::{Mapped, put};
-use crate::validate::{EnumField, Reason, ReasonCode};
+use crate::reason::{EnumField, Reason, ReasonCode};
 
 /// pacs.004 `RtrRsnInf/Rsn/Cd` values (the same in 1.3 and 1.5 as far as the sources show).
 const RETURN_REASONS: &[&str] = &["BE08", "FR01", "MD06", "SL02"];

@@ -13,7 +13,7 @@ use super::xml::{self, El};
 use super::{Message, Side, TxOutcome, base, check_count, party_ispb};
 use crate::event::{Category, Direction, Flag};
 use crate::formats::{Mapped, put};
-use crate::validate::Reason;
+use crate::reason::Reason;
 
 pub(crate) fn transactions(message: &Message<'_>, doc: &El<'_, '_>) -> Result<Vec<TxOutcome>, Vec<Reason>> {
     let txs = doc.all("CdtTrfTxInf");

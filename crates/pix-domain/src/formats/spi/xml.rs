@@ -6,7 +6,7 @@
 
 use roxmltree::Node;
 
-use crate::validate::{Field, Reason, ReasonCode};
+use crate::reason::{Field, Reason, ReasonCode};
 
 /// An element of the SPI namespace, with its path for reasons.
 #[derive(Clone)]

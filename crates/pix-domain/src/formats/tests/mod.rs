@@ -56,11 +56,11 @@ pub(crate) fn view(item: &DecodedItem) -> View {
     }
 }
 
-pub(crate) fn codes(reasons: &[crate::validate::Reason]) -> Vec<&'static str> {
+pub(crate) fn codes(reasons: &[crate::reason::Reason]) -> Vec<&'static str> {
     reasons.iter().map(|r| r.code.as_str()).collect()
 }
 
-pub(crate) fn run(format: Format, body: &[u8]) -> Result<Vec<DecodedItem>, Vec<crate::validate::Reason>> {
+pub(crate) fn run(format: Format, body: &[u8]) -> Result<Vec<DecodedItem>, Vec<crate::reason::Reason>> {
     decode(format, body, &ctx())
 }
 

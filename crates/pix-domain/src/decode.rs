@@ -21,7 +21,10 @@ use crate::reason::{Reason, ReasonCode};
 /// wrapping array does not count against its elements.
 pub const MAX_DEPTH: usize = 127;
 
-/// How a body is framed.
+/// How a JSON body is framed, for [`split_body`].
+///
+/// Callers outside this crate should use [`crate::formats::Framing`] with
+/// [`crate::formats::Format::decode`]; this one stays while the service still names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BodyFormat {

@@ -11,10 +11,31 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{DecodeContext, DecodedItem, Envelope, ItemBytes, Mapped, embedded_ispb, put, readable_id};
+use super::{
+    DecodeContext, DecodedItem, Envelope, Framing, ItemBytes, Mapped, MediaType, WireFormat, embedded_ispb, put,
+    readable_id,
+};
 use crate::decode;
 use crate::event::{Amount, Category, Direction, Flag, Ispb, RefundNature, ReturnReasonCode};
 use crate::reason::{Field, Reason, ReasonCode};
+
+/// `bcb_webhook`: the API Pix webhook POST and the GET /pix answer (both JSON).
+pub struct BcbWebhook;
+
+impl WireFormat for BcbWebhook {
+    fn media_types(&self) -> &'static [MediaType] {
+        &[MediaType { essence: "application/json", canonical: "application/json", framing: Framing::Json }]
+    }
+
+    fn line_oriented(&self) -> bool {
+        false
+    }
+
+    /// [`decode`]; always one JSON document, so `framing` is ignored.
+    fn decode(&self, body: &[u8], _framing: Framing, ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {
+        decode(body, ctx)
+    }
+}
 
 /// Decodes a webhook / GET /pix body.
 pub fn decode(body: &[u8], ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {

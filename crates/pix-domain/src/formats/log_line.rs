@@ -15,9 +15,27 @@
 //! (a trailing comment) makes the payload unparseable rather than being silently cut off.
 
 use super::canonical::offset_in;
-use super::{DecodeContext, DecodedItem, ItemBytes, readable_id};
+use super::{DecodeContext, DecodedItem, Framing, ItemBytes, MediaType, WireFormat, readable_id};
 use crate::reason::Reason;
 use crate::validate::{ValidationContext, validate_canonical};
+
+/// `log_line`: read from files one line at a time, never served over HTTP.
+pub struct LogLine;
+
+impl WireFormat for LogLine {
+    fn media_types(&self) -> &'static [MediaType] {
+        &[]
+    }
+
+    fn line_oriented(&self) -> bool {
+        true
+    }
+
+    /// [`decode`]; the line itself says whether it carries JSON or XML, so `framing` is ignored.
+    fn decode(&self, line: &[u8], _framing: Framing, ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {
+        decode(line, ctx)
+    }
+}
 
 /// Decodes one log line.
 pub fn decode(line: &[u8], ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {

@@ -1,8 +1,8 @@
-//! Wire formats other than "canonical JSON item by item": one decoder per format, all funnelling
+//! Wire formats: one decoder per format behind one interface ([`WireFormat`]), all funnelling
 //! into the one validator ([`crate::validate`]), so Pix rules live in exactly one place.
 //!
 //! ```text
-//!  body ──► decode(format) ──► envelope checks (Err = whole message to the DLQ)
+//!  body ──► Format::decode(framing) ──► envelope checks (Err = whole message to the DLQ)
 //!                 │
 //!                 └─► per item: map onto the canonical JSON shape ──► validate (Authority::Declared)
 //!                                 + format flags, source.kind / msg_def  ──► DecodedItem { verdict }
@@ -15,6 +15,36 @@
 //!
 //! Every decoder is total: any byte string yields `Ok` or `Err`, never a panic (fuzzed by
 //! `crates/pix-domain/fuzz`). Reason details never quote payload values.
+//!
+//! # Adding a wire format
+//!
+//! A format is one file (or folder), one [`Format`] variant and one match arm; nothing outside this
+//! crate names it. Step by step:
+//! 1. Write `formats/<name>.rs` (a folder `formats/<name>/` when it has several message types)
+//!    with a unit struct implementing [`WireFormat`]:
+//!    - [`WireFormat::media_types`]: the Content-Types an HTTP source accepts, the default first;
+//!      empty when the format is not served over HTTP.
+//!    - [`WireFormat::line_oriented`]: whether a file source may read it one message per line.
+//!    - [`WireFormat::decode`]: check the envelope (an unusable one is `Err`, the whole message
+//!      goes to the DLQ), then give one [`DecodedItem`] per item. Map each item onto the canonical
+//!      JSON shape and judge it with [`Envelope::validate`], which runs the shared validator with
+//!      the placements the format states, so no Pix rule is written twice. Say which bytes each
+//!      dead letter carries ([`ItemBytes`]). Never panic, never quote a payload value in a detail.
+//! 2. Declare the module below (`pub mod <name>;`).
+//! 3. Add one line to the `wire_formats!` list below: its doc, the variant, the name used in the
+//!    YAML config (written only there: [`Format::name`] and serde both read it) and the struct.
+//!    That line is the variant, its config name and its arm in [`Format::wire`].
+//! 4. If the format can refuse something no existing code describes, add the code to
+//!    `reason/code.rs` with its stage (`@ Decode` when the bytes cannot be read as a message or an
+//!    item of the format, `@ Validate` for a rule violation); the DLQ stage follows from it.
+//! 5. Tests: a table test over its real public samples (copied into `tests/data/` with their
+//!    provenance line in its README) in `formats/tests/<name>.rs`, and a fuzz target in `fuzz/`
+//!    with seeds in `fuzz/run.sh`. The tests here check that [`Format::ALL`] lists the new variant
+//!    and that its config name round-trips through serde.
+//!
+//! The service is meant never to name a format: it reads [`Format::ALL`], offers an HTTP source the
+//! format's media types, lets a file source read it when it is line oriented, and takes the DLQ
+//! stage from each reason's code ([`crate::reason::ReasonCode::stage`]).
 
 pub mod bcb_webhook;
 pub mod canonical;
@@ -33,22 +63,116 @@ use sha2::{Digest, Sha256};
 
 pub use canonical::decode_canonical;
 
+use crate::decode::BodyFormat;
 use crate::event::{Category, Direction, Flag, Ispb, PixEvent};
 use crate::reason::Reason;
 use crate::validate::{Authority, CheckDigitPolicy, ValidationContext, validate_with};
 
-/// Wire format of a source (`sources[].format` in the YAML config).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
+/// How a body is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// One JSON document (for canonical: an object = one item, an array = one item per element).
+    Json,
+    /// Newline-delimited JSON: one item per non-blank line.
+    Ndjson,
+    /// One XML document.
+    Xml,
+}
+
+impl From<BodyFormat> for Framing {
+    fn from(f: BodyFormat) -> Framing {
+        match f {
+            BodyFormat::Json => Framing::Json,
+            BodyFormat::Ndjson => Framing::Ndjson,
+        }
+    }
+}
+
+/// A media type a format accepts over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaType {
+    /// The Content-Type essence as sent (`type/subtype`, lower case, no parameters).
+    pub essence: &'static str,
+    /// The name we answer with and record (aliases map to one spelling).
+    pub canonical: &'static str,
+    /// How a body of this type is framed.
+    pub framing: Framing,
+}
+
+/// One wire format: what it accepts and how it turns bytes into verdicts.
+pub trait WireFormat: Send + Sync + 'static {
+    /// Media types an HTTP source accepts; the FIRST is assumed when a request has no
+    /// Content-Type. Empty = not for HTTP.
+    fn media_types(&self) -> &'static [MediaType];
+
+    /// Whether a file source may read it one message per line (canonical, log_line: yes). Such a
+    /// source hands each line to [`WireFormat::decode`] as one body framed [`Framing::Json`].
+    fn line_oriented(&self) -> bool;
+
+    /// Decodes a body. Err = the envelope is unusable (whole message to the DLQ); Ok = one verdict
+    /// per item. `framing` is what the transport said (for HTTP, the matched [`MediaType`]); a
+    /// format with a single framing ignores it.
+    fn decode(&self, body: &[u8], framing: Framing, ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>>;
+}
+
+/// Declares [`Format`] from one list: each line is a variant, its config name (written once, for
+/// serde and [`Format::name`]) and the [`WireFormat`] that implements it (its arm in [`Format::wire`]).
+macro_rules! wire_formats {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal => $wire:expr,)*) => {
+        /// Wire format of a source (`sources[].format` in the YAML config).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum Format {
+            $($(#[$doc])* #[serde(rename = $name)] $variant,)*
+        }
+
+        impl Format {
+            /// Every format, in declaration order.
+            pub const ALL: &'static [Format] = &[$(Format::$variant),*];
+
+            /// The implementation of this format: THE one match over the variants.
+            pub fn wire(self) -> &'static dyn WireFormat {
+                match self {
+                    $(Format::$variant => &$wire,)*
+                }
+            }
+
+            /// The name in the YAML config (the serde name).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Format::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+wire_formats! {
     /// Canonical JSON events (object, array, or NDJSON when the caller says so).
-    Canonical,
+    Canonical = "canonical" => canonical::Canonical,
     /// BCB API Pix webhook body `{"pix": [...]}` (also the GET /pix response).
-    BcbWebhook,
+    BcbWebhook = "bcb_webhook" => bcb_webhook::BcbWebhook,
     /// ISO 20022 SPI XML message (pacs.008 / pacs.004 / pacs.002).
-    SpiXml,
+    SpiXml = "spi_xml" => spi::SpiXml,
     /// One line of a system log: canonical JSON or SPI XML after an optional prefix.
-    LogLine,
+    LogLine = "log_line" => log_line::LogLine,
+}
+
+impl Format {
+    /// Decodes `body` in this format: `self.wire().decode(..)`.
+    pub fn decode(self, body: &[u8], framing: Framing, ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {
+        self.wire().decode(body, framing, ctx)
+    }
+
+    /// The framing of the format's first media type, [`Framing::Json`] when it has none.
+    fn default_framing(self) -> Framing {
+        self.wire().media_types().first().map_or(Framing::Json, |m| m.framing)
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Everything a decoder needs besides the bytes.
@@ -98,18 +222,13 @@ pub struct DecodedItem {
     pub end_to_end_id: Option<String>,
 }
 
-/// Decodes `body` in `format`.
+/// Decodes `body` in `format`, framed as the format's first media type (canonical: JSON object or
+/// array).
 ///
-/// `Err` = the envelope is unusable and the whole message goes to the DLQ; `Ok` = one verdict per
-/// item. For [`Format::Canonical`] the body is framed as JSON (object or array); use
-/// [`decode_canonical`] to pass NDJSON.
+/// Superseded by [`Format::decode`], which takes the framing; kept so existing callers compile
+/// until they switch (not `#[deprecated]`: the workspace denies warnings).
 pub fn decode(format: Format, body: &[u8], ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {
-    match format {
-        Format::Canonical => decode_canonical(body, crate::decode::BodyFormat::Json, ctx),
-        Format::BcbWebhook => bcb_webhook::decode(body, ctx),
-        Format::SpiXml => spi::decode(body, ctx),
-        Format::LogLine => log_line::decode(body, ctx),
-    }
+    format.decode(body, format.default_framing(), ctx)
 }
 
 /// An item mapped onto the canonical shape by an adapter, with what the adapter decided.

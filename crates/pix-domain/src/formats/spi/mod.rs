@@ -17,10 +17,31 @@ pub(crate) mod xml;
 
 use roxmltree::{Document, ParsingOptions};
 
-use super::{DecodeContext, DecodedItem, Envelope, ItemBytes, Mapped, readable_id};
+use super::{DecodeContext, DecodedItem, Envelope, Framing, ItemBytes, Mapped, MediaType, WireFormat, readable_id};
 use crate::event::{Flag, Ispb};
 use crate::reason::{Reason, ReasonCode};
 use xml::El;
+
+/// `spi_xml`: one SPI message per body.
+pub struct SpiXml;
+
+impl WireFormat for SpiXml {
+    fn media_types(&self) -> &'static [MediaType] {
+        &[
+            MediaType { essence: "application/xml", canonical: "application/xml", framing: Framing::Xml },
+            MediaType { essence: "text/xml", canonical: "application/xml", framing: Framing::Xml },
+        ]
+    }
+
+    fn line_oriented(&self) -> bool {
+        false
+    }
+
+    /// [`decode`]; always one XML document, so `framing` is ignored.
+    fn decode(&self, body: &[u8], _framing: Framing, ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {
+        decode(body, ctx)
+    }
+}
 
 /// The SPI's own ISPB: one side of every SPI message.
 pub const SPI_ISPB: &str = "00038166";

@@ -2,6 +2,7 @@
 //! (provenance in its README) and hand-made edge cases. One file per format.
 
 mod bcb_webhook;
+mod interface;
 mod log_line;
 mod spi;
 

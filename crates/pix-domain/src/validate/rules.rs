@@ -140,6 +140,20 @@ pub(crate) fn read(c: &mut Checker, root: &Obj<'_>) -> Parsed {
         }
     }
 
+    identifiers(c, root, &mut p);
+    amounts_and_times(c, root, &mut p);
+    parties_and_codes(c, root, &mut p);
+    p.sent_event_id = c.opt_str(root, "event_id", Field::EventId).map(str::to_owned);
+    p.sent_category = c.enumerated(root, "category", (Field::Category, EnumField::Category), false);
+    p.sent_direction = c.enumerated(root, "direction", (Field::Direction, EnumField::Direction), false);
+    // pix_key_type, is_med, intra_psp, local_hour, night_period, ingested_at, source and flags are
+    // derived or set by pix-ingest; values sent by the producer are accepted and overwritten
+    // (a replayed event carries them, and our derivation is the authority).
+    p
+}
+
+/// Type, status and the identifiers (endToEndId, return id, devolução id, txid, message id).
+fn identifiers(c: &mut Checker, root: &Obj<'_>, p: &mut Parsed) {
     p.event_type = c.enumerated(root, "event_type", (Field::EventType, EnumField::EventType), true);
     p.status = c.enumerated(root, "status", (Field::Status, EnumField::Status), true);
     p.end_to_end_id =
@@ -160,7 +174,10 @@ pub(crate) fn read(c: &mut Checker, root: &Obj<'_>) -> Parsed {
     p.message_id = c.parsed(root, "message_id", Field::MessageId, false, str::parse, |e: crate::event::IdError| {
         (ReasonCode::MessageIdFormat, e.detail)
     });
+}
 
+/// Amount, currency, breakdown, the times, the status reason and the free texts.
+fn amounts_and_times(c: &mut Checker, root: &Obj<'_>, p: &mut Parsed) {
     p.has_amount = root.has("amount");
     p.amount = c.parsed(root, "amount", Field::Amount, false, Amount::parse_positive, amount_err);
     p.sent_amount_cents = c.opt_i64(root, "amount_cents", Field::AmountCents);
@@ -193,7 +210,10 @@ pub(crate) fn read(c: &mut Checker, root: &Obj<'_>) -> Parsed {
     );
     p.status_reason_text = c.text(root, "status_reason_text", Field::StatusReasonText, MAX_TEXT).map(PersonalText::new);
     p.remittance_info = c.text(root, "remittance_info", Field::RemittanceInfo, MAX_TEXT).map(PersonalText::new);
+}
 
+/// Payer, payee, the key, and the closed lists of the payment (initiation, purpose, priority, …).
+fn parties_and_codes(c: &mut Checker, root: &Obj<'_>, p: &mut Parsed) {
     if let Some(obj) = c.opt_obj(root, "payer", Field::Payer) {
         p.payer = Some(party(c, &obj, false));
     }
@@ -215,14 +235,6 @@ pub(crate) fn read(c: &mut Checker, root: &Obj<'_>) -> Parsed {
     p.return_reason_code =
         c.enumerated(root, "return_reason_code", (Field::ReturnReasonCode, EnumField::ReturnReasonCode), false);
     p.refund_nature = c.enumerated(root, "refund_nature", (Field::RefundNature, EnumField::RefundNature), false);
-
-    p.sent_event_id = c.opt_str(root, "event_id", Field::EventId).map(str::to_owned);
-    p.sent_category = c.enumerated(root, "category", (Field::Category, EnumField::Category), false);
-    p.sent_direction = c.enumerated(root, "direction", (Field::Direction, EnumField::Direction), false);
-    // pix_key_type, is_med, intra_psp, local_hour, night_period, ingested_at, source and flags are
-    // derived or set by pix-ingest; values sent by the producer are accepted and overwritten
-    // (a replayed event carries them, and our derivation is the authority).
-    p
 }
 
 fn cnpj(c: &mut Checker, s: &str, path: String) -> Option<Cnpj> {

@@ -9,10 +9,11 @@ use super::pattern;
 /// Why an amount string was refused. Maps one-to-one onto the `amount.*` reason codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
-    /// Not `^[0-9]{1,10}\.[0-9]{2}$` (commas, exponents, 3 decimals, no decimals, spaces, …).
-    #[error("amount is not a decimal string with exactly two decimals")]
+    /// Not `^[0-9]{1,10}\.[0-9]{2}$` (commas, exponents, 3 decimals, no decimals, spaces, a sign:
+    /// `"-1.00"` and `"+1.00"` included, since the pattern has no sign at all).
+    #[error("amount is not an unsigned decimal string with exactly two decimals")]
     Format,
-    /// Zero or negative (`"0.00"`, `"-1.00"`).
+    /// Well-formed but zero (`"0.00"`).
     #[error("amount must be greater than zero")]
     NonPositive,
     /// Well-formed but more than 10 integer digits.
@@ -28,9 +29,10 @@ pub struct Amount(i64);
 impl Amount {
     /// Parses a transaction amount: `^[0-9]{1,10}\.[0-9]{2}$` and > 0.
     ///
-    /// A negative value with an otherwise valid shape (`"-1.00"`) is reported as
-    /// [`AmountError::NonPositive`] rather than as a format error: the producer's intent is clear
-    /// and the more specific code helps whoever reads the DLQ.
+    /// A negative value (`"-110.00"`) is a [`AmountError::Format`] error, not
+    /// [`AmountError::NonPositive`]: Pix amounts are unsigned strings (the direction of the money is
+    /// the event's, never the amount's), so a sign is a malformed amount, like the SPI's `xs:decimal`
+    /// amounts where the XML adapter already refuses `-1.00` as `amount.format`.
     pub fn parse_positive(s: &str) -> Result<Amount, AmountError> {
         let amount = Amount::parse_non_negative(s)?;
         if amount.0 == 0 { Err(AmountError::NonPositive) } else { Ok(amount) }
@@ -41,13 +43,7 @@ impl Amount {
         if pattern::AMOUNT.is_match(s) {
             return centavos(s).map(Amount).ok_or(AmountError::Format);
         }
-        if pattern::AMOUNT_NEGATIVE.is_match(s) {
-            Err(AmountError::NonPositive)
-        } else if pattern::AMOUNT_LONG.is_match(s) {
-            Err(AmountError::OutOfRange)
-        } else {
-            Err(AmountError::Format)
-        }
+        if pattern::AMOUNT_LONG.is_match(s) { Err(AmountError::OutOfRange) } else { Err(AmountError::Format) }
     }
 
     /// Builds an amount from centavos (used by adapters and tests); `None` unless 0 < cents ≤ 9,999,999,999.99.
@@ -118,7 +114,10 @@ mod tests {
             ("+1.00", Format),
             ("１.00", Format),
             ("", Format),
-            ("-1.00", NonPositive),
+            ("-1.00", Format),
+            ("-110.00", Format),
+            ("-0.00", Format),
+            ("-12345678901.00", Format),
             ("0.00", NonPositive),
             ("12345678901.00", OutOfRange),
             ("99999999999999999999999.00", OutOfRange),

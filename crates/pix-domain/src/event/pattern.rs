@@ -45,8 +45,6 @@ patterns! {
     AMOUNT = r"^[0-9]{1,10}\.[0-9]{2}$";
     /// Amount shape with any number of integer digits (used to tell out-of-range from malformed).
     AMOUNT_LONG = r"^[0-9]+\.[0-9]{2}$";
-    /// Negative amount with a valid shape (reported as non-positive, not as a format error).
-    AMOUNT_NEGATIVE = r"^-[0-9]+\.[0-9]{2}$";
     /// RFC 3339 date-time with a mandatory zone; upper-case `T` and `Z` only.
     DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$";
     /// Account branch (agência).

@@ -82,7 +82,7 @@ simple_codes! {
     MessageIdFormat = "message_id.format" @ Validate,
     /// Amount string shape.
     AmountFormat = "amount.format" @ Validate,
-    /// Amount zero or negative.
+    /// Amount zero (a negative amount is `amount.format`: the pattern has no sign).
     AmountNonPositive = "amount.non_positive" @ Validate,
     /// Amount over 10 integer digits.
     AmountOutOfRange = "amount.out_of_range" @ Validate,

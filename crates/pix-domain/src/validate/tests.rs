@@ -259,7 +259,8 @@ fn amount_rules() {
         ("110.001", "amount.format"),
         ("110,00", "amount.format"),
         ("1.1e2", "amount.format"),
-        ("-1.00", "amount.non_positive"),
+        ("-1.00", "amount.format"),
+        ("-110.00", "amount.format"),
         ("0.00", "amount.non_positive"),
         ("12345678901.00", "amount.out_of_range"),
     ] {

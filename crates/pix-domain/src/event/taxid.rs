@@ -54,6 +54,18 @@ fn cnpj_digits_ok(b: &[u8]) -> bool {
     dv(&W1) == v[12] && dv(&W2) == v[13]
 }
 
+/// Whether the characters before the two check digits are all one repeated character.
+///
+/// Such numbers are placeholders (`00000000000000`, `11111111111111`, `AAAAAAAAAAAA45`), never real
+/// registrations, and some pass the mod-11 arithmetic (all-zero does; a repeated base with its
+/// computed check digits always does), so they are refused explicitly, as a check-digit failure.
+/// For a CPF the whole number is one repeated digit exactly when its base is (the digits of a
+/// repeated base always compute to that digit again).
+fn repeated_base(b: &[u8]) -> bool {
+    let base = b.get(..b.len().saturating_sub(2)).unwrap_or_default();
+    base.first().is_some_and(|first| base.iter().all(|c| c == first))
+}
+
 /// Declares a tax-id newtype; `$shape` is the format pattern, `$digits` the check-digit function.
 macro_rules! tax_id_newtype {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $shape:expr, $expected:literal, $digits:expr, $mask:expr) => {
@@ -137,12 +149,16 @@ macro_rules! tax_id_newtype {
 tax_id_newtype!(
     /// CPF (individual), 11 digits. Repeated-digit numbers (`11111111111`) are refused as a check-digit failure.
     Cpf, "CPF", pattern::CPF, "11 digits [0-9]",
-    |b| cpf_digits_ok(b) && b.iter().any(|c| Some(c) != b.first()),
+    |b| cpf_digits_ok(b) && !repeated_base(b),
     "***.***.***-{}"
 );
 tax_id_newtype!(
     /// CNPJ (company), 12 × `[0-9A-Z]` + 2 check digits `[0-9]` (alphanumeric CNPJ, IN RFB 2229/2024).
-    Cnpj, "CNPJ", pattern::CNPJ, "12 [0-9A-Z] + 2 [0-9]", cnpj_digits_ok, "**.***.***/****-{}"
+    /// A base of one repeated character (`00000000000000`, `AAAAAAAAAAAA45`) is refused as a
+    /// check-digit failure, like a repeated-digit CPF.
+    Cnpj, "CNPJ", pattern::CNPJ, "12 [0-9A-Z] + 2 [0-9]",
+    |b| cnpj_digits_ok(b) && !repeated_base(b),
+    "**.***.***/****-{}"
 );
 
 /// A CPF or a CNPJ; the length decides which (11 → CPF, 14 → CNPJ).
@@ -242,6 +258,11 @@ mod tests {
         for bad in ["52998224724", "11111111111", "11122233300", "00000000000"] {
             assert!(matches!(bad.parse::<Cpf>(), Err(TaxIdError::CheckDigit(_))), "{bad}");
         }
+        for d in b'0'..=b'9' {
+            let repeated = String::from_utf8(vec![d; 11]).unwrap();
+            assert!(cpf_digits_ok(repeated.as_bytes()), "{repeated}: the arithmetic alone accepts it");
+            assert!(matches!(repeated.parse::<Cpf>(), Err(TaxIdError::CheckDigit(_))), "{repeated}");
+        }
         for bad in ["5299822472", "529982247251", "529.982.247-25", "5299822472a", "５2998224725"] {
             assert!(matches!(bad.parse::<Cpf>(), Err(TaxIdError::Format(_))), "{bad}");
         }
@@ -253,6 +274,21 @@ mod tests {
             assert!(ok.parse::<Cnpj>().is_ok(), "{ok}");
         }
         assert!(matches!("11222333000150".parse::<Cnpj>(), Err(TaxIdError::CheckDigit(_))));
+        // A repeated base passes the arithmetic here (all-zero, and each base with its computed
+        // digits) but is a placeholder: refused as a check-digit failure, like a repeated CPF.
+        let repeated = ["00000000000000", "11111111111180", "99999999999962", "AAAAAAAAAAAA45", "ZZZZZZZZZZZZ62"];
+        for bad in repeated {
+            assert!(cnpj_digits_ok(bad.as_bytes()), "{bad}: the arithmetic alone accepts it");
+            assert!(matches!(bad.parse::<Cnpj>(), Err(TaxIdError::CheckDigit(_))), "{bad}");
+            assert!(!Cnpj::parse_format(bad).unwrap().check_digits_ok(), "{bad}");
+        }
+        for bad in ["11111111111111", "77777777777777", "AAAAAAAAAAAA00"] {
+            assert!(matches!(bad.parse::<Cnpj>(), Err(TaxIdError::CheckDigit(_))), "{bad}");
+        }
+        // One different character is enough to be a real number again.
+        assert!(!repeated_base(b"00000000000191"));
+        assert!("00000000000191".parse::<Cnpj>().is_ok(), "Banco do Brasil's CNPJ");
+        assert!(matches!("00000000000000".parse::<TaxId>(), Err(TaxIdError::CheckDigit(_))));
         for bad in ["12abc34501de35", "12ABC34501DEAB", "11.222.333/0001-81", "1122233300018"] {
             assert!(matches!(bad.parse::<Cnpj>(), Err(TaxIdError::Format(_))), "{bad}");
         }

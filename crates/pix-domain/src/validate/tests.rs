@@ -308,6 +308,24 @@ fn tax_id_rules() {
 }
 
 #[test]
+fn repeated_digit_tax_ids_are_check_digit_failures() {
+    // Each passes the mod-11 arithmetic; a repeated base is a placeholder, never a registration.
+    for bad in ["00000000000", "11111111111", "00000000000000", "11111111111180", "AAAAAAAAAAAA45"] {
+        assert_eq!(codes(&with(base(), "payer.tax_id", json!(bad))), ["tax_id.check_digit"], "payer {bad}");
+        assert_eq!(codes(&with(base(), "payee.tax_id", json!(bad))), ["tax_id.check_digit"], "payee {bad}");
+    }
+    for bad in ["00000000000000", "AAAAAAAAAAAA45"] {
+        assert_eq!(codes(&with(base(), "initiator_cnpj", json!(bad))), ["tax_id.check_digit"], "initiator {bad}");
+    }
+    accepts("payer.tax_id", json!("00000000000191"));
+    // Under `warn` they are published with the flag, like any other check-digit failure.
+    let warn = ValidationContext { tax_id_check_digits: CheckDigitPolicy::Warn, ..ctx() };
+    let v = with(base(), "payer.tax_id", json!("00000000000000"));
+    let e = validate_canonical(&serde_json::to_vec(&v).unwrap(), &warn).unwrap();
+    assert_eq!(e[0].event.flags, vec![Flag::TaxIdCheckDigit]);
+}
+
+#[test]
 fn check_digit_policy_warn() {
     let warn = ValidationContext { tax_id_check_digits: CheckDigitPolicy::Warn, ..ctx() };
     let v = with(base(), "payer.tax_id", json!("52998224724"));

@@ -259,8 +259,23 @@ impl<'a> Envelope<'a> {
         Envelope { ctx, kind, msg_def: None, raw_sha256: hex::encode(Sha256::digest(body)) }
     }
 
-    /// Runs the shared validator on a mapped item and stamps the format's provenance and flags.
-    pub(crate) fn validate(&self, index: usize, mapped: Mapped) -> Result<Vec<PixEvent>, Vec<Reason>> {
+    /// Runs the shared validator on a mapped item, placed where the adapter says, and stamps the
+    /// format's provenance and flags.
+    pub(crate) fn validate(&self, index: usize, mut mapped: Mapped) -> Result<Vec<PixEvent>, Vec<Reason>> {
+        let placements = std::mem::take(&mut mapped.placements);
+        let authority = Authority::Declared { placements, intra_psp: mapped.intra_psp };
+        self.judge(index, mapped, &authority)
+    }
+
+    /// Runs the shared validator on a mapped item under `authority` (for an item no placement
+    /// exists for, [`Authority::Undeterminable`]: the rejection then lists that reason together
+    /// with every other defect of the item).
+    pub(crate) fn judge(
+        &self,
+        index: usize,
+        mapped: Mapped,
+        authority: &Authority,
+    ) -> Result<Vec<PixEvent>, Vec<Reason>> {
         let vctx = ValidationContext {
             own_ispbs: self.ctx.own_ispbs.clone(),
             tax_id_check_digits: self.ctx.tax_id_check_digits,
@@ -269,11 +284,10 @@ impl<'a> Envelope<'a> {
             source_kind: self.kind.to_owned(),
             item_index: index,
         };
-        let authority = Authority::Declared { placements: mapped.placements, intra_psp: mapped.intra_psp };
         // Serialising a Value we built cannot fail (string keys only); an empty body would be
         // rejected by the validator as unparseable, never a panic.
         let bytes = serde_json::to_vec(&Value::Object(mapped.value)).unwrap_or_default();
-        let accepted = validate_with(&bytes, &vctx, &authority).map_err(|r| r.reasons)?;
+        let accepted = validate_with(&bytes, &vctx, authority).map_err(|r| r.reasons)?;
         Ok(accepted
             .into_iter()
             .map(|a| {

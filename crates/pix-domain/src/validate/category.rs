@@ -12,7 +12,11 @@
 //! (MED of Pix Automático) is itself the money movement, so its payer sends. A refund between two of
 //! our own ISPBs is one event (there is one refund, not a pair), marked `intra_psp` and OUTBOUND.
 
+use super::Authority;
+use super::input::Checker;
+use super::rules::Parsed;
 use crate::event::{Category, Direction, EventType, Ispb, Purpose};
+use crate::reason::ReasonCode;
 
 /// One (category, direction) the item is published as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +48,45 @@ pub(crate) fn is_refund(event_type: EventType, has_return_id: bool, purpose: Opt
         EventType::Status => has_return_id,
         EventType::Transfer => purpose == Some(Purpose::Refu),
     }
+}
+
+/// The item's placements under `authority`. `None` when it has none: neither side is ours
+/// (`category.undeterminable` is recorded), or what categorisation needs is missing or invalid
+/// (its reasons are recorded already).
+///
+/// Deciding "neither side is ours" needs only the two ISPBs (`payer.ispb`, else the endToEndId's),
+/// so an undeterminable item is reported as such even when its type or identifiers are broken.
+pub(crate) fn place(c: &mut Checker, p: &Parsed, own: &[Ispb], authority: &Authority) -> Option<Categorised> {
+    match authority {
+        Authority::Declared { placements, intra_psp } if !placements.is_empty() => {
+            let placements = placements.iter().map(|&(category, direction)| Placement { category, direction });
+            return Some(Categorised { placements: placements.collect(), intra_psp: *intra_psp });
+        }
+        Authority::Undeterminable(reason) => {
+            c.reasons.push(reason.clone());
+            return None;
+        }
+        // An empty declaration means the adapter could not place it: judge by the ISPBs.
+        Authority::Declared { .. } | Authority::Derived => {}
+    }
+    let payee_ispb = p.payee.as_ref()?.ispb.as_ref()?.as_str();
+    let payer_ispb = match p.payer.as_ref().and_then(|x| x.ispb.as_ref()) {
+        Some(ispb) => ispb.as_str(),
+        None => p.end_to_end_id.as_ref()?.ispb_str(),
+    };
+    let input = CategoryInput {
+        event_type: p.event_type.unwrap_or(EventType::Transfer),
+        has_return_id: p.has_return_id,
+        purpose: p.purpose,
+        payer_ispb,
+        payee_ispb,
+    };
+    let Some(categorised) = categorise(&input, own) else {
+        c.reject(ReasonCode::CategoryUndeterminable, "payee.ispb", "neither payer nor payee ISPB is one of ours");
+        return None;
+    };
+    // Without its type the item's placements are unknown; its missing type is already a reason.
+    p.event_type.map(|_| categorised)
 }
 
 /// Derives placements; `None` when neither side is ours (`category.undeterminable`).

@@ -37,7 +37,7 @@ use crate::decode;
 use crate::event::{
     Currency, EventId, EventType, Flag, Ispb, Party, PixEvent, Purpose, SchemaVersion, Source, Timestamp,
 };
-use category::{Categorised, CategoryInput, Placement, categorise, is_refund};
+use category::{Categorised, is_refund};
 use input::{Checker, Obj};
 
 /// What to do when a CPF/CNPJ has the right shape but wrong check digits.
@@ -117,17 +117,26 @@ pub fn validate_canonical(item: &[u8], ctx: &ValidationContext) -> Result<Vec<Ac
 /// against our ISPBs, and a producer-sent `category`/`direction` that disagrees is a conflict.
 /// Wire-format adapters ([`crate::formats`]) know more than the canonical fields say (the SPI
 /// `AppHdr` From/To, "every API Pix item is a receipt"), so they state the placements with
-/// [`Authority::Declared`]; every other rule still runs unchanged. Adapters never send
-/// `category`/`direction` members, so the conflict checks do not apply to them.
+/// [`Authority::Declared`], or say with [`Authority::Undeterminable`] that no placement exists;
+/// every other rule still runs unchanged. Adapters never send `category`/`direction` members, so
+/// the conflict checks do not apply to them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Authority {
     /// Derive from own ISPBs (PIX.md §6 table for canonical items).
     Derived,
     /// Publish exactly these (category, direction) placements; `intra_psp` as given.
     Declared { placements: Vec<(crate::event::Category, crate::event::Direction)>, intra_psp: bool },
+    /// The adapter found that neither side is ours: this `category.undeterminable` reason joins
+    /// whatever else is wrong with the item, and the item is refused.
+    Undeterminable(Reason),
 }
 
 /// [`validate_canonical`] with an explicit [`Authority`] (the adapters' entry point).
+///
+/// Every rule runs whatever else is wrong, so a rejection lists every hard defect in a stable
+/// order: field rules in the fixed order [`rules::read`] reads them (not the item's member order),
+/// cross-field rules, `category.undeterminable`, then the
+/// producer's derived values (`event_id.mismatch`, `category.conflict`, `direction.conflict`).
 pub(crate) fn validate_with(
     item: &[u8],
     ctx: &ValidationContext,
@@ -142,38 +151,29 @@ pub(crate) fn validate_with(
     let mut c = Checker::new(ctx.tax_id_check_digits);
     let mut p = rules::read(&mut c, &Obj::root(map));
     cross::check(&mut c, &mut p);
-
-    // Categorisation needs the identifiers; when they are missing the reasons already say so.
-    let (Some(event_type), Some(status), Some(e2e), Some(event_time), Some(payee)) =
-        (p.event_type, p.status, p.end_to_end_id.clone(), p.event_time, p.payee.clone())
+    let categorised = category::place(&mut c, &p, &ctx.own_ispbs, authority);
+    let event_id = derived_values(&mut c, &p, categorised.as_ref());
+    let (Some(categorised), Some(event_id), Some(event_type), Some(status), Some(e2e), Some(event_time), Some(payee)) =
+        (categorised, event_id, p.event_type, p.status, p.end_to_end_id.clone(), p.event_time, p.payee.clone())
     else {
         return Err(rejection(c));
     };
-    let Some(payee_ispb) = payee.ispb.clone() else { return Err(rejection(c)) };
-    let payer_ispb = p.payer.as_ref().and_then(|x| x.ispb.as_ref()).map_or(e2e.ispb_str(), |i| i.as_str()).to_owned();
-    let input = CategoryInput {
-        event_type,
-        has_return_id: p.has_return_id,
-        purpose: p.purpose,
-        payer_ispb: &payer_ispb,
-        payee_ispb: payee_ispb.as_str(),
-    };
-    let derived = match authority {
-        Authority::Derived => categorise(&input, &ctx.own_ispbs),
-        Authority::Declared { placements, intra_psp } => Some(Categorised {
-            placements: placements.iter().map(|&(category, direction)| Placement { category, direction }).collect(),
-            intra_psp: *intra_psp,
-        }),
-    };
-    let Some(categorised) = derived.filter(|c| !c.placements.is_empty()) else {
-        c.reject(ReasonCode::CategoryUndeterminable, "payee.ispb", "neither payer nor payee ISPB is one of ours");
+    if !c.reasons.is_empty() {
         return Err(rejection(c));
-    };
-    let refund = is_refund(event_type, p.has_return_id, p.purpose);
+    }
+    let known = Known { event_id, event_type, status, e2e, event_time, payee };
+    Ok(publish(p, known, c.flags, ctx, item, &categorised))
+}
 
-    // Producer-sent derived values must agree with ours.
-    let tx_id = match (&p.return_id, refund) {
+/// Derives the `event_id` and checks the producer's derived values against ours
+/// (`event_id.mismatch`, `category.conflict`, `direction.conflict`). `None` when the id cannot be
+/// derived (a part of it is missing or invalid; its reason is already recorded).
+fn derived_values(c: &mut Checker, p: &rules::Parsed, categorised: Option<&Categorised>) -> Option<EventId> {
+    let (event_type, status, e2e) = (p.event_type?, p.status?, p.end_to_end_id.as_ref()?);
+    let tx_id = match (&p.return_id, is_refund(event_type, p.has_return_id, p.purpose)) {
         (Some(rid), true) => rid.as_str(),
+        // A refund whose return id is unreadable has no id to compare with.
+        (None, true) if p.has_return_id => return None,
         _ => e2e.as_str(),
     };
     let event_id = EventId::derive(tx_id, event_type, status);
@@ -182,27 +182,44 @@ pub(crate) fn validate_with(
     {
         c.reject(ReasonCode::EventIdMismatch, "event_id", "expected {tx_id}:{event_type}:{status}");
     }
+    let placements = categorised.map_or(&[][..], |cat| &cat.placements);
     if let Some(sent) = p.sent_category
-        && !categorised.placements.iter().any(|pl| pl.category == sent)
+        && categorised.is_some()
+        && !placements.iter().any(|pl| pl.category == sent)
     {
         c.reject(ReasonCode::CategoryConflict, "category", format!("derived from own ISPBs: not {sent}"));
     }
     if let Some(sent) = p.sent_direction
-        && !categorised
-            .placements
-            .iter()
-            .any(|pl| pl.direction == sent && p.sent_category.is_none_or(|cat| cat == pl.category))
+        && categorised.is_some()
+        && !placements.iter().any(|pl| pl.direction == sent && p.sent_category.is_none_or(|cat| cat == pl.category))
     {
         c.reject(ReasonCode::DirectionConflict, "direction", format!("derived from own ISPBs: not {sent}"));
     }
-    if !c.reasons.is_empty() {
-        return Err(rejection(c));
-    }
+    Some(event_id)
+}
 
+/// The required values of an item that passed every rule.
+struct Known {
+    event_id: EventId,
+    event_type: EventType,
+    status: crate::event::Status,
+    e2e: crate::event::EndToEndId,
+    event_time: Timestamp,
+    payee: Party,
+}
+
+/// The events of a valid item, one per placement.
+fn publish(
+    p: rules::Parsed,
+    k: Known,
+    mut flags: Vec<Flag>,
+    ctx: &ValidationContext,
+    item: &[u8],
+    categorised: &Categorised,
+) -> Vec<Accepted> {
     let is_med = p.return_reason_code.is_some_and(|code| code.is_med())
-        || (event_type == EventType::Transfer && p.purpose == Some(Purpose::Refu));
+        || (k.event_type == EventType::Transfer && p.purpose == Some(Purpose::Refu));
     // Flags in declaration order, so identical input always yields byte-identical output.
-    let mut flags = c.flags;
     flags.sort();
     let source = Source {
         kind: ctx.source_kind.clone(),
@@ -213,11 +230,11 @@ pub(crate) fn validate_with(
     };
     let base = PixEvent {
         schema_version: SchemaVersion::V1,
-        event_id,
-        event_type,
+        event_id: k.event_id,
+        event_type: k.event_type,
         category: crate::event::Category::Payment, // replaced per placement below
         direction: crate::event::Direction::Outbound,
-        end_to_end_id: e2e,
+        end_to_end_id: k.e2e,
         return_id: p.return_id,
         refund_request_id: p.refund_request_id,
         txid: p.txid,
@@ -226,15 +243,15 @@ pub(crate) fn validate_with(
         currency: p.amount.map(|_| Currency::Brl),
         amount: p.amount,
         amount_breakdown: p.amount_breakdown,
-        event_time,
+        event_time: k.event_time,
         settled_at: p.settled_at,
         message_created_at: p.message_created_at,
         ingested_at: Timestamp::from_utc(ctx.ingested_at),
-        status,
+        status: k.status,
         status_reason_code: p.status_reason_code,
         status_reason_text: p.status_reason_text,
         payer: p.payer.filter(|x| *x != Party::default()),
-        payee,
+        payee: k.payee,
         pix_key_type: p.pix_key.as_ref().map(|k| k.classify()),
         pix_key: p.pix_key,
         initiation_type: p.initiation_type,
@@ -247,16 +264,16 @@ pub(crate) fn validate_with(
         refund_nature: p.refund_nature,
         is_med,
         intra_psp: categorised.intra_psp,
-        local_hour: event_time.local_hour(),
-        night_period: event_time.night_period(),
+        local_hour: k.event_time.local_hour(),
+        night_period: k.event_time.night_period(),
         source,
         flags,
     };
-    Ok(categorised
+    categorised
         .placements
         .iter()
         .map(|pl| Accepted { event: PixEvent { category: pl.category, direction: pl.direction, ..base.clone() } })
-        .collect())
+        .collect()
 }
 
 fn rejection(c: Checker) -> Rejection {

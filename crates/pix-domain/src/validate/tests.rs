@@ -475,6 +475,60 @@ fn receipt_and_undeterminable() {
     assert_eq!(codes(&neither), vec!["category.undeterminable"]);
 }
 
+/// Neither side ours (payer 12345678, payee 12345678): `category.undeterminable` plus the rest.
+fn stranger() -> Value {
+    with(with(base(), "payer.ispb", json!(OTHER)), "end_to_end_id", json!("E12345678202009091221dfghi123456"))
+}
+
+#[test]
+fn undeterminable_items_still_report_every_defect() {
+    // The case: a 27-character endToEndId was found only when the direction was decided.
+    let short = with(stranger(), "end_to_end_id", json!("E12345678202009091221dfghi"));
+    assert_eq!(codes(&short), ["e2e.format", "category.undeterminable"]);
+    // Every hard defect, in a stable order: field rules in the validator's fixed reading order
+    // (`rules::read`, whatever the order of the members in the item), cross-field rules, then
+    // category.undeterminable, then the producer's derived values.
+    let many = [
+        ("amount", json!("-110.00")),
+        ("payer.tax_id", json!("00000000000000")),
+        ("txid", json!("a-b")),
+        ("status", Value::Null),
+        ("priority", json!("NORM")),
+        ("event_id", json!("E12345678202009091221dfghi123456:TRANSFER:PENDING")),
+    ];
+    let v = many.iter().fold(stranger(), |v, (path, value)| with(v, path, value.clone()));
+    let want = [
+        "field.missing.status",
+        "txid.format",
+        "amount.format",
+        "tax_id.check_digit",
+        "rule.priority_service_level",
+        "category.undeterminable",
+    ];
+    assert_eq!(codes(&v), want);
+    // The order does not depend on the order of the members in the item.
+    let mut reversed = serde_json::Map::new();
+    for (k, val) in v.as_object().unwrap().iter().rev() {
+        reversed.insert(k.clone(), val.clone());
+    }
+    let bytes = serde_json::to_vec(&Value::Object(reversed)).unwrap();
+    let again: Vec<_> =
+        validate_canonical(&bytes, &ctx()).unwrap_err().reasons.iter().map(|r| r.code.as_str()).collect();
+    assert_eq!(again, want);
+    // With a status the event id can be derived again, and a wrong one is reported after it.
+    let v = with(v, "status", json!("SETTLED"));
+    assert_eq!(codes(&v).last(), Some(&"event_id.mismatch"));
+    assert_eq!(codes(&v).iter().rev().nth(1), Some(&"category.undeterminable"));
+    // An item without a type is still undeterminable when both ISPBs say so.
+    assert_eq!(
+        codes(&with(stranger(), "event_type", Value::Null)),
+        ["field.missing.event_type", "category.undeterminable"]
+    );
+    // ...but not when the payer's ISPB cannot be known (no payer, unreadable endToEndId).
+    let unknown_payer = with(with(stranger(), "payer", Value::Null), "end_to_end_id", json!("E1234"));
+    assert_eq!(codes(&unknown_payer), ["e2e.format"]);
+}
+
 #[test]
 fn producer_derived_values_must_agree() {
     accepts("event_id", json!("E87654321202009091221dfghi123456:TRANSFER:SETTLED"));

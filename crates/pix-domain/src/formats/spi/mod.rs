@@ -20,6 +20,7 @@ use roxmltree::{Document, ParsingOptions};
 use super::{DecodeContext, DecodedItem, Envelope, Framing, ItemBytes, Mapped, MediaType, WireFormat, readable_id};
 use crate::event::{Flag, Ispb};
 use crate::reason::{Reason, ReasonCode};
+use crate::validate::Authority;
 use xml::El;
 
 /// `spi_xml`: one SPI message per body.
@@ -125,11 +126,8 @@ pub fn decode(body: &[u8], ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<
         .map(|(index, tx)| {
             let verdict = match (tx.mapped, message.side) {
                 (Err(reasons), _) => Err(reasons),
-                (Ok(_), None) => Err(vec![Reason::new(
-                    ReasonCode::CategoryUndeterminable,
-                    "Envelope/AppHdr",
-                    "neither AppHdr Fr nor To is one of our ISPBs",
-                )]),
+                // Still judged, so the dead letter lists every defect of the item, not only this one.
+                (Ok(mapped), None) => message.env.judge(index, mapped, &undeterminable()),
                 (Ok(mut mapped), Some(_)) => {
                     mapped.flags.extend(message.flags.iter().copied());
                     message.env.validate(index, mapped)
@@ -143,6 +141,14 @@ pub fn decode(body: &[u8], ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<
             }
         })
         .collect())
+}
+
+fn undeterminable() -> Authority {
+    Authority::Undeterminable(Reason::new(
+        ReasonCode::CategoryUndeterminable,
+        "Envelope/AppHdr",
+        "neither AppHdr Fr nor To is one of our ISPBs",
+    ))
 }
 
 fn dtd() -> Reason {

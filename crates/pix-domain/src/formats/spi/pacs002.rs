@@ -8,7 +8,9 @@
 //! Parties: the payer is the PSP inside the E-id. A pacs.002 does not name the payee's PSP; for a
 //! receipt status it is us (the own ISPB of AppHdr), for a refund status the PSP inside the D-id,
 //! and for a payment status it is unknown: the canonical schema requires `payee.ispb`, so it is
-//! set to the SPI's ISPB `00038166` (the counterparty of the message), never a guessed PSP.
+//! set to the SPI's ISPB `00038166` (the counterparty of the message), never a guessed PSP. The
+//! same placeholder stands for "us" in a message where neither AppHdr side is ours, which is
+//! refused as `category.undeterminable` together with the item's other defects.
 
 use serde_json::Value;
 
@@ -88,7 +90,9 @@ fn map(message: &Message<'_>, tx: &El<'_, '_>) -> Result<Mapped, Reason> {
             (dir, returner)
         }
         Category::Payment => (Direction::Outbound, Some(SPI_ISPB.to_owned())),
-        Category::Receipt => (Direction::Inbound, message.our_ispb.clone()),
+        // Neither AppHdr side ours: the item is refused as undeterminable, and "us" is unknown. The
+        // placeholder keeps a member the message never carries from being reported as missing.
+        Category::Receipt => (Direction::Inbound, message.our_ispb.clone().or_else(|| Some(SPI_ISPB.to_owned()))),
     };
     put(&mut v, "payer", e2e_ispb.as_deref().map(party_ispb));
     v.insert("payee".into(), payee.as_deref().map_or_else(|| serde_json::json!({}), party_ispb));

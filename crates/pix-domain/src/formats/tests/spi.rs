@@ -105,6 +105,42 @@ fn scenario_samples() {
     assert_eq!(seen, 50);
 }
 
+#[test]
+fn undeterminable_items_keep_their_other_defects() {
+    // The scenarios are sent by 00000000; with only 87654321 ours, neither AppHdr side is ours.
+    // Each item is still judged: its 27-character endToEndId and its tax ids are reported too.
+    let strangers = ctx_with(&["87654321"], CheckDigitPolicy::Strict);
+    let run = |rel: &str| -> Vec<View> {
+        decode(Format::SpiXml, &sample(rel), &strangers).unwrap().iter().map(view).collect()
+    };
+    let undeterminable = "category.undeterminable";
+    assert_eq!(
+        run("pix-spi-scenarios/fluxo-sucesso--iniciacao-via-chave--1-pacs.008.spi.1.7.xml"),
+        [err(&["e2e.format", "tax_id.check_digit", "tax_id.check_digit", undeterminable])]
+    );
+    assert_eq!(
+        run("pix-spi-scenarios/fluxo-sucesso--iniciacao-via-iniciador-de-pagamentos--1-pacs.008.spi.1.7.xml"),
+        [err(&[
+            "e2e.format",
+            "tax_id.check_digit",
+            "tax_id.check_digit",
+            "tax_id.check_digit",
+            "rule.proxy_required",
+            undeterminable
+        ])]
+    );
+    // An item with nothing else wrong has exactly the one reason.
+    assert_eq!(
+        run("pix-spi-scenarios/error--rejeicao-de-iniciacao-por-timeout--1-pacs.002.spi.1.8.xml"),
+        [err(&[undeterminable])]
+    );
+    let got =
+        decode(Format::SpiXml, &sample("pix-spi-scenarios/fluxo-sucesso--saque--1-pacs.008.spi.1.7.xml"), &strangers);
+    let reasons = got.unwrap()[0].verdict.clone().unwrap_err();
+    let last = reasons.last().unwrap();
+    assert_eq!((last.code.as_str(), last.path.as_str()), (undeterminable, "Envelope/AppHdr"));
+}
+
 /// A pacs.008 1.16 batch sent by us (99999010) with `txs` transactions and `nb` declared.
 fn batch(txs: &[&str], nb: &str) -> String {
     let body: String = txs.iter().map(|t| tx(t)).collect();

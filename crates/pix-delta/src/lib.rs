@@ -45,11 +45,12 @@
 //!
 //! # Threads
 //!
-//! The Delta kernel blocks the thread it runs on (it calls `block_on` inside async code; NOTES
-//! P6). The API is async, but run the writer on a thread of its own: a dedicated actix `Arbiter`,
-//! a `SyncArbiter`, or `spawn_blocking` with a runtime handle, never the shared HTTP/router event
-//! loop. Filter `buoyant_kernel=warn,buoyant_kernel_engine=warn` in logs; creating a table logs a
-//! harmless kernel `ERROR "No files in log segment"` (P7).
+//! The Delta kernel blocks the thread it runs on (it calls `block_on` inside async code;
+//! `docs/engineering-notes.md §1`). The API is async, but run the writer on a thread of its own:
+//! a dedicated actix `Arbiter`, a `SyncArbiter`, or `spawn_blocking` with a runtime handle, never
+//! the shared HTTP/router event loop. Filter `buoyant_kernel=warn,buoyant_kernel_engine=warn` in
+//! logs; creating a table logs a harmless kernel `ERROR "No files in log segment"`
+//! (`docs/engineering-notes.md §2`).
 //!
 //! # Schema and partitioning
 //!

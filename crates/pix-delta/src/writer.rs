@@ -36,7 +36,7 @@ pub struct WriteOutcome {
 
 /// Appends Pix events to one Delta table, exactly once per `(topic, partition, offset)`.
 ///
-/// Blocking: the Delta kernel blocks the thread it runs on (NOTES P6), so run the writer on its
+/// Blocking: the Delta kernel blocks the thread it runs on (docs/engineering-notes.md §1), so run the writer on its
 /// own thread / actix `Arbiter` / `spawn_blocking`, never on a shared event loop.
 pub struct DeltaWriter {
     cfg: DeltaSinkConfig,
@@ -68,7 +68,7 @@ impl DeltaWriter {
         if table.version().is_none() {
             // `Ignore`: when another instance creates it first, load theirs (checked below).
             // Creating in an empty directory logs a harmless kernel ERROR "No files in log
-            // segment" (NOTES P7).
+            // segment" (docs/engineering-notes.md §2).
             table = table
                 .create()
                 .with_columns(schema::delta_fields())

@@ -14,11 +14,11 @@ use crate::reason::{Reason, ReasonCode};
 
 /// Deepest nesting (containers, the item's own top-level object counts as 1) an item may have.
 ///
-/// PIX.md §7 says "depth ≤ 128". serde_json (without its `unbounded_depth` feature, which we will
-/// not switch on for the whole workspace) fails on the 128th nested container, so the effective
-/// limit is 127 per item. We check it ourselves, before parsing, so an over-deep item is reported
-/// as `payload.too_deep` and never reaches serde_json's recursion error. In a JSON array body the
-/// wrapping array does not count against its elements.
+/// `docs/pix-domain.md §7.2`. serde_json (without its `unbounded_depth` feature, which we will not
+/// switch on for the whole workspace) fails on the 128th nested container
+/// (`docs/engineering-notes.md §4`), so the limit is 127 per item. We check it ourselves, before
+/// parsing, so an over-deep item is reported as `payload.too_deep` and never reaches serde_json's
+/// recursion error. In a JSON array body the wrapping array does not count against its elements.
 pub const MAX_DEPTH: usize = 127;
 
 /// How a JSON body is framed, for [`split_body`].

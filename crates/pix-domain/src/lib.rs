@@ -13,7 +13,7 @@
 //! - [`reason`] owns the closed [`ReasonCode`] set, [`Reason`] and the pipeline [`Stage`] of each
 //!   code. It depends on nothing else in the crate, so every module below can produce reasons.
 //! - [`decode`] owns body splitting, nesting depth and duplicate-key detection.
-//! - [`validate`] owns every rule of PIX.md §3/§6/§7 for canonical items and the soft
+//! - [`validate`] owns every rule of docs/pix-domain.md §2–§6 and §8 for canonical items and the soft
 //!   [`event::Flag`]s.
 //! - [`formats`] owns the other wire formats (BCB API Pix webhook, SPI XML pacs.008/004/002, log
 //!   lines): envelope checks, then each item mapped onto the canonical shape and run through the

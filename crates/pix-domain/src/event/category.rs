@@ -1,4 +1,4 @@
-//! [`Category`]: which topic family an event belongs to (PIX.md §6).
+//! [`Category`]: which topic family an event belongs to (docs/pix-domain.md §6).
 
 use serde::{Deserialize, Serialize};
 

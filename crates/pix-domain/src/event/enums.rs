@@ -1,4 +1,4 @@
-//! Closed code lists of the canonical event (PIX.md §3–§5), each with its wire spelling.
+//! Closed code lists of the canonical event (docs/pix-domain.md §2, §5), each with its wire spelling.
 //!
 //! Every enum here serializes to exactly the string returned by `as_str()`, and `parse` accepts
 //! only that exact spelling (case-sensitive): the canonical contract is ours, so `"settled"` is an
@@ -202,7 +202,7 @@ str_enum! {
 }
 
 impl ReturnReasonCode {
-    /// The API Pix `natureza` that corresponds to this code (PIX.md §2).
+    /// The API Pix `natureza` that corresponds to this code (docs/pix-domain.md §5).
     pub const fn nature(self) -> RefundNature {
         match self {
             ReturnReasonCode::Be08 => RefundNature::MedOperacional,

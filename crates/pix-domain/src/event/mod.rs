@@ -1,4 +1,4 @@
-//! The canonical Pix event ([`PixEvent`], PIX.md §5): one JSON record per Kafka message.
+//! The canonical Pix event ([`PixEvent`], docs/pix-domain.md §5): one JSON record per Kafka message.
 //!
 //! Owns the wire shape and its JSON Schema ([`PIX_EVENT_SCHEMA_V1`]); leaves the rules that decide
 //! whether an input may become a `PixEvent` to [`crate::validate`]. Every personal value (tax ids,
@@ -74,7 +74,7 @@ pub struct PixEvent {
     pub event_id: EventId,
     /// TRANSFER / RETURN / STATUS.
     pub event_type: EventType,
-    /// payment / receipt / refund (PIX.md §6).
+    /// payment / receipt / refund (docs/pix-domain.md §6).
     pub category: Category,
     /// OUTBOUND / INBOUND relative to our own ISPBs.
     pub direction: Direction,
@@ -175,7 +175,8 @@ pub struct PixEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyField {
-    /// Original endToEndId: keeps a payment, its statuses and its refunds in order (the default in PIX.md §1).
+    /// Original endToEndId: keeps a payment, its statuses and its refunds in order (the default;
+    /// `docs/pix-domain.md §5`).
     EndToEndId,
     /// `{payer ispb}:{branch}:{number}`: keeps one payer account's events in order.
     PayerAccount,

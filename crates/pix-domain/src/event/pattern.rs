@@ -1,8 +1,9 @@
 //! Anchored, ASCII-only regular expressions shared by the identifier newtypes and the validator.
 //!
 //! Every pattern is anchored with `^…$` and spelled with explicit ASCII classes (`[0-9]`, never `\d`
-//! or `\w`, which are Unicode-aware in Rust). The crate builds `regex` without its Unicode features,
-//! so a stray `\d` would fail to compile here instead of silently accepting fullwidth digits.
+//! or `\w`, which are Unicode-aware in Rust; `docs/engineering-notes.md §5`). The crate asks for
+//! `regex` without its Unicode features, so in its own build a stray `\d` fails to compile instead
+//! of silently accepting fullwidth digits; the ASCII spelling is what holds in every build.
 
 use std::sync::LazyLock;
 
@@ -63,7 +64,7 @@ patterns! {
     EVP = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
     /// DICT e-mail rule (lower case only, no `%`).
     EMAIL = r"^[a-z0-9.!#$&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$";
-    /// Brazilian mobile phone shape (our heuristic, PIX.md §3).
+    /// Brazilian mobile phone shape (our heuristic, docs/pix-domain.md §2.7).
     PHONE_BR = r"^\+55[1-9]{2}9[0-9]{8}$";
     /// ISO 20022 status reason code (pacs.002 `StsRsnInf/Rsn/Cd`): 4 upper-case alphanumerics.
     STATUS_REASON = r"^[A-Z0-9]{4}$";

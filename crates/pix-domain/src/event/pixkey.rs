@@ -1,4 +1,4 @@
-//! Pix keys (DICT): classify by shape, then check the type's rule (PIX.md §3).
+//! Pix keys (DICT): classify by shape, then check the type's rule (docs/pix-domain.md §2.7).
 //!
 //! A key that fails its type's rule is kept with its classified type and flagged
 //! (`PIX_KEY_FORMAT`); only an empty key, one over 77 characters, or one with control characters is
@@ -67,7 +67,7 @@ impl PixKey {
         }
     }
 
-    /// Classification order of PIX.md §3: `@` → EMAIL, `+` → PHONE, UUID (any case) → EVP,
+    /// Classification order of docs/pix-domain.md §2.7: `@` → EMAIL, `+` → PHONE, UUID (any case) → EVP,
     /// 11 digits → CPF, 14 × [0-9A-Z] → CNPJ, else UNKNOWN.
     pub fn classify(&self) -> PixKeyType {
         let s = self.0.as_str();

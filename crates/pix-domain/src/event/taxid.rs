@@ -25,7 +25,7 @@ pub enum TaxIdError {
     CheckDigit(String),
 }
 
-/// CPF check digits over ASCII digits (PIX.md §3): `r = (Σ·10) mod 11`, `r == 10 → 0`.
+/// CPF check digits over ASCII digits (docs/pix-domain.md §2.6): `r = (Σ·10) mod 11`, `r == 10 → 0`.
 fn cpf_digits_ok(b: &[u8]) -> bool {
     let d: Vec<u32> = b.iter().map(|c| u32::from(c.wrapping_sub(b'0'))).collect();
     if d.len() != 11 {

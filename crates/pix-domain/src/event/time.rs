@@ -57,7 +57,7 @@ impl Timestamp {
         u8::try_from(self.0.with_timezone(&Sao_Paulo).hour()).unwrap_or(0)
     }
 
-    /// Whether the local time falls in the default night period 20:00–06:00 (PIX.md §8).
+    /// Whether the local time falls in the default night period 20:00–06:00 (docs/pix-domain.md §4).
     pub fn night_period(&self) -> bool {
         let h = self.local_hour();
         !(6..20).contains(&h)

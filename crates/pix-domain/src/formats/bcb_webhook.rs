@@ -1,5 +1,5 @@
 //! BCB API Pix webhook body `{"pix": [...]}` and GET /pix response `{"parametros", "pix": [...]}`
-//! (PIX.md §2, §6): every `pix[]` item is a receipt, every `devolucoes[]` item a refund we send.
+//! (docs/pix-domain.md §7.3, §6): every `pix[]` item is a receipt, every `devolucoes[]` item a refund we send.
 //!
 //! The API is loose by design (new fields and enum values may appear), so unknown members are
 //! ignored, unknown enum values become `UNKNOWN` plus flag `UNKNOWN_ENUM_VALUE`, and the known
@@ -102,6 +102,9 @@ pub fn decode(body: &[u8], ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<
     Ok(out)
 }
 
+/// With no own ISPB there is no "us" to be the payee of a receipt, so an item cannot even be mapped
+/// and this is its only reason. A configuration problem, not an item defect: the service's
+/// configuration refuses an empty `own_ispbs`.
 fn undeterminable() -> Reason {
     Reason::new(ReasonCode::CategoryUndeterminable, "payee.ispb", "no own ISPB configured")
 }
@@ -166,7 +169,7 @@ fn refund(pix: &Map<String, Value>, dev: &Map<String, Value>, us: &Ispb) -> Mapp
         }),
     };
     v.insert("refund_nature".into(), json!(nature.as_str()));
-    // The one-to-one natureza ↔ code mapping of PIX.md §2 (ORIGINAL = MD06, …).
+    // The one-to-one natureza ↔ code mapping of docs/pix-domain.md §5 (ORIGINAL = MD06, …).
     let code = ReturnReasonCode::ALL.iter().find(|c| c.nature() == nature).map(|c| c.as_str());
     put(&mut v, "return_reason_code", code.map(|c| json!(c)));
     match dev.get("horario") {

@@ -194,8 +194,8 @@ pub struct DecodeContext {
 pub enum ItemBytes {
     /// This range of the body (canonical array element, NDJSON line, the JSON part of a log line).
     Slice(Range<usize>),
-    /// The whole body (API Pix webhook and SPI XML: PIX.md §1.6 "the whole original bytes plus
-    /// the index", because an item cut out of its envelope no longer means anything).
+    /// The whole body (API Pix webhook and SPI XML, `docs/pix-domain.md §7.1`: the whole message
+    /// plus the index, because an item cut out of its envelope no longer means anything).
     Whole,
 }
 
@@ -235,7 +235,7 @@ pub fn decode(format: Format, body: &[u8], ctx: &DecodeContext) -> Result<Vec<De
 pub(crate) struct Mapped {
     /// The canonical JSON object (only schema-v1 members; no `category`/`direction`).
     pub value: Map<String, Value>,
-    /// Placements the adapter states authoritatively (PIX.md §6).
+    /// Placements the adapter states authoritatively (docs/pix-domain.md §6).
     pub placements: Vec<(Category, Direction)>,
     /// Both sides ours.
     pub intra_psp: bool,

@@ -1,4 +1,4 @@
-//! The closed [`ReasonCode`] set (PIX.md §7): one stable dotted name and one pipeline [`Stage`]
+//! The closed [`ReasonCode`] set (docs/pix-domain.md §8): one stable dotted name and one pipeline [`Stage`]
 //! per code, both written on the code's own line, so a new code cannot be added without deciding
 //! where it is refused.
 
@@ -10,7 +10,7 @@ use super::field::{EnumField, Field};
 /// Declares the field-independent codes.
 macro_rules! simple_codes {
     ($($(#[$doc:meta])* $v:ident = $code:literal @ $stage:ident,)*) => {
-        /// A machine-readable rejection reason with a stable dotted name (PIX.md §7).
+        /// A machine-readable rejection reason with a stable dotted name (docs/pix-domain.md §8).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum ReasonCode {
             $($(#[$doc])* $v,)*

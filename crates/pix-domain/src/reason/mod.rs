@@ -1,4 +1,4 @@
-//! Why an item is refused: the closed [`ReasonCode`] set (PIX.md §7), [`Reason`]
+//! Why an item is refused: the closed [`ReasonCode`] set (docs/pix-domain.md §8), [`Reason`]
 //! `{code, path, detail}`, and the pipeline [`Stage`] each code belongs to.
 //!
 //! A root module with no dependency inside the crate: the body splitter ([`crate::decode`]), the

@@ -1,4 +1,4 @@
-//! Category and direction from our own ISPBs (PIX.md §6), for canonical items.
+//! Category and direction from our own ISPBs (docs/pix-domain.md §6), for canonical items.
 //!
 //! The payer's ISPB is `payer.ispb`, else the one embedded in the endToEndId (positions 2–9).
 //!
@@ -41,7 +41,7 @@ pub(crate) struct CategoryInput<'a> {
     pub payee_ispb: &'a str,
 }
 
-/// Whether the item is a refund (PIX.md §6).
+/// Whether the item is a refund (docs/pix-domain.md §6).
 pub(crate) fn is_refund(event_type: EventType, has_return_id: bool, purpose: Option<Purpose>) -> bool {
     match event_type {
         EventType::Return => true,

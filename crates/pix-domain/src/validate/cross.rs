@@ -1,4 +1,4 @@
-//! Cross-field rules and soft flags (PIX.md §3, §7) over the values [`super::rules`] read.
+//! Cross-field rules and soft flags (docs/pix-domain.md §2–§5, §9) over the values [`super::rules`] read.
 
 use chrono::TimeDelta;
 
@@ -117,7 +117,7 @@ fn refund_nature(c: &mut Checker, p: &mut Parsed) {
             "refund_nature",
             format!("return_reason_code {code} means {}, got {nature}", code.nature()),
         ),
-        // Absent nature is derived from the code (PIX.md §2 mapping).
+        // Absent nature is derived from the code (docs/pix-domain.md §5 mapping).
         (Some(code), None) => p.refund_nature = Some(code.nature()),
         // A nature without a code: derive the code back, the mapping is one-to-one.
         (None, Some(nature)) => {

@@ -1,9 +1,9 @@
-//! The one shared validator for canonical JSON items (PIX.md §3, §6, §7).
+//! The one shared validator for canonical JSON items (docs/pix-domain.md §2–§6, §8).
 //!
 //! [`validate_canonical`] turns one item's bytes into the events to publish, or a [`Rejection`]
 //! listing every hard problem. Soft problems never reject; they become [`Flag`]s on the event.
 //!
-//! Input contract (a JSON object in the §5 shape):
+//! Input contract (a JSON object in the shape of `docs/pix-domain.md §5`):
 //! - required: `schema_version` (`"1"`), `event_type`, `end_to_end_id`, `event_time`, `status`,
 //!   `payee.ispb`; `amount` except on STATUS (a JSON string); `return_id` and `return_reason_code`
 //!   on RETURN. `currency` defaults to BRL. `null` counts as absent.
@@ -122,7 +122,7 @@ pub fn validate_canonical(item: &[u8], ctx: &ValidationContext) -> Result<Vec<Ac
 /// the conflict checks do not apply to them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Authority {
-    /// Derive from own ISPBs (PIX.md §6 table for canonical items).
+    /// Derive from own ISPBs (docs/pix-domain.md §6 table for canonical items).
     Derived,
     /// Publish exactly these (category, direction) placements; `intra_psp` as given.
     Declared { placements: Vec<(crate::event::Category, crate::event::Direction)>, intra_psp: bool },

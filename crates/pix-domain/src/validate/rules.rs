@@ -1,4 +1,4 @@
-//! Field-level rules: read every member of a canonical item into typed values (PIX.md §3, §5, §7).
+//! Field-level rules: read every member of a canonical item into typed values (docs/pix-domain.md §2–§5, §8).
 //!
 //! Each reader records its own reasons and carries on, so an item with five problems yields five
 //! reasons. Cross-field rules live in [`super::cross`]; categorisation in [`super::category`].

@@ -1,4 +1,4 @@
-//! Validator tests: one block per rule, valid and invalid examples from PIX.md §3/§7.
+//! Validator tests: one block per rule, valid and invalid examples from docs/pix-domain.md §2–§5, §8.
 
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};

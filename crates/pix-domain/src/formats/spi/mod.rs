@@ -1,4 +1,4 @@
-//! ISO 20022 SPI XML (PIX.md §4, §6, §7): pacs.008 (payment order), pacs.004 (devolução) and
+//! ISO 20022 SPI XML (docs/pix-domain.md §7.4): pacs.008 (payment order), pacs.004 (devolução) and
 //! pacs.002 (status report) in the BCB `Envelope` = `AppHdr` + `Document`.
 //!
 //! This module owns the envelope: encoding, DTD refusal, namespace allow-list, `MsgDefIdr`,
@@ -50,7 +50,7 @@ pub const SPI_ISPB: &str = "00038166";
 /// Namespace prefix; the full namespace is `{NS_PREFIX}{msg}/{ver}`.
 const NS_PREFIX: &str = "https://www.bcb.gov.br/pi/";
 
-/// Message versions we accept: catalog 5.13.1 and the older ones seen in circulation (PIX.md §4).
+/// Message versions we accept: catalog 5.13.1 and the older ones seen in circulation (docs/pix-domain.md §7.4).
 const VERSIONS: &[(&str, &[&str])] = &[
     ("pacs.008", &["1.4", "1.7", "1.13", "1.16"]),
     ("pacs.002", &["1.4", "1.8", "1.14", "1.17"]),
@@ -61,7 +61,7 @@ const VERSIONS: &[(&str, &[&str])] = &[
 /// hostile input while leaving room for large batches (the XSD does not bound `NbOfTxs`).
 const NODES_LIMIT: u32 = 200_000;
 
-/// Which side of the message we are (PIX.md §6: AppHdr decides, not DbtrAgt/CdtrAgt).
+/// Which side of the message we are (docs/pix-domain.md §7.4: AppHdr decides, not DbtrAgt/CdtrAgt).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Side {
     /// `Fr` is one of ours: we send this message (OUTBOUND for money we move).
@@ -201,7 +201,8 @@ fn namespace<'a>(root: roxmltree::Node<'a, '_>) -> Result<(&'static str, &'stati
             return Ok((known_msg, v, ns));
         }
     }
-    Err(unknown("message or version not on the allow-list (pacs.008, pacs.004, pacs.002; see PIX.md §4)"))
+    let allowed: Vec<String> = VERSIONS.iter().map(|(m, vs)| format!("{m} {}", vs.join("/"))).collect();
+    Err(unknown(&format!("message or version not on the allow-list ({})", allowed.join(", "))))
 }
 
 /// Checks `AppHdr` and returns the message context and the business document element.

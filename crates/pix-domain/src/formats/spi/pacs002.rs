@@ -1,6 +1,6 @@
 //! pacs.002 (FIToFIPmtStsRpt, status report) → STATUS events, one item per `TxInfAndSts`.
 //!
-//! Placement (PIX.md §6): `OrgnlInstrId` starting with `D` → status of a refund (OUTBOUND when
+//! Placement (docs/pix-domain.md §7.4): `OrgnlInstrId` starting with `D` → status of a refund (OUTBOUND when
 //! the returning PSP, the ISPB inside the D-id, is ours); `ACSC` → payment; `ACCC`, or `ACSP`
 //! sent by us → receipt; `RJCT` (and an `ACSP` we receive) → payment when the ISPB inside
 //! `OrgnlEndToEndId` is ours, else receipt.

@@ -1,5 +1,5 @@
 //! pacs.004 (PmtRtr, the devolução) → RETURN events, one item per `TxInf`; always a refund
-//! (PIX.md §6): we send the message → we return money (OUTBOUND); we receive it → INBOUND.
+//! (docs/pix-domain.md §7.4): we send the message → we return money (OUTBOUND); we receive it → INBOUND.
 //!
 //! `OrgnlTxRef/DbtrAgt` is the original payer's PSP (payer.ispb) and `OrgnlTxRef/CdtrAgt` the
 //! original receiver's, the one returning (payee.ispb). The agent on our side not being ours is

@@ -1,6 +1,6 @@
 //! pacs.008 (FIToFICstmrCdtTrf, the payment order) → TRANSFER events, one item per `CdtTrfTxInf`.
 //!
-//! Placement (PIX.md §6): `Purp/Cd` REFU → refund (MED of Pix Automático); DbtrAgt and CdtrAgt
+//! Placement (docs/pix-domain.md §7.4): `Purp/Cd` REFU → refund (MED of Pix Automático); DbtrAgt and CdtrAgt
 //! both ours → payment + receipt (intra-PSP); else AppHdr decides: we send → payment OUTBOUND, we
 //! receive → receipt INBOUND. The agents only cross-check: the agent on our side not being one of
 //! ours is flagged `AGENT_MISMATCH` (an indirect participant we carry), never rejected.

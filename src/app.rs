@@ -206,7 +206,7 @@ impl AppHandle {
         }
         drop(self.supervisor);
         if let Some(e) = self.embedded {
-            // Let clients notice before the brokers go away (docs/engineering-notes.md).
+            // Let clients notice before the brokers go away (docs/engineering-notes.md §7).
             tokio::time::sleep(Duration::from_millis(100)).await;
             drop(e);
         }

@@ -35,6 +35,15 @@ impl Stage {
     }
 }
 
+impl From<pix_domain::Stage> for Stage {
+    fn from(s: pix_domain::Stage) -> Self {
+        match s {
+            pix_domain::Stage::Decode => Self::Decode,
+            pix_domain::Stage::Validate => Self::Validate,
+        }
+    }
+}
+
 /// One reason, as published in `pix-dlq-reasons`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DlqReason {

@@ -38,6 +38,17 @@ kind_registry! {
     }
 }
 
+/// The format of a source entry that names none.
+pub(crate) fn default_format() -> pix_domain::formats::Format {
+    pix_domain::formats::Format::Canonical
+}
+
+/// The names of the formats `fit` accepts, for an error message.
+pub(crate) fn format_names(fit: impl Fn(pix_domain::formats::Format) -> bool) -> String {
+    let names: Vec<&str> = pix_domain::formats::Format::ALL.iter().filter(|f| fit(**f)).map(|f| f.name()).collect();
+    names.join(", ")
+}
+
 /// What the checks of a source entry may need from the rest of the config.
 #[derive(Debug, Clone)]
 pub struct CheckContext {
@@ -98,6 +109,21 @@ mod tests {
         }
         let err = serde_json::from_str::<SourceConfig>(r#"{"type": "nope"}"#).unwrap_err();
         assert!(err.to_string().contains("unknown variant"), "{err}");
+    }
+
+    #[test]
+    fn a_source_takes_only_the_formats_its_transport_can_carry() {
+        let ctx = CheckContext { delivery_timeout: Duration::from_secs(5) };
+        let problems = |yaml: &str| {
+            let s: SourceConfig = serde_saphyr::from_str(yaml).unwrap();
+            s.kind().problems(&ctx).into_iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>()
+        };
+        let http = problems("{id: a, type: http, listen: 127.0.0.1:1, format: log_line}");
+        assert!(http.iter().any(|p| p.starts_with("format: `log_line` is not served over HTTP")), "{http:?}");
+        let file = problems("{id: b, type: file, path: x, checkpoint_dir: d, format: spi_xml}");
+        assert!(file.iter().any(|p| p.starts_with("format: `spi_xml` is not read line by line")), "{file:?}");
+        assert!(problems("{id: c, type: http, listen: 127.0.0.1:1, format: spi_xml}").is_empty());
+        assert!(problems("{id: d, type: file, path: x, checkpoint_dir: d, format: log_line}").is_empty());
     }
 
     #[test]

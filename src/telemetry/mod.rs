@@ -1,7 +1,7 @@
 //! Logs (tracing-subscriber: JSON lines or a terminal format), OpenTelemetry traces exported over
 //! OTLP/HTTP when an endpoint is configured, W3C trace-context propagation, and Prometheus metrics.
 //!
-//! Filters are per layer (NOTES P8): the log level never disables the spans the trace layer needs.
+//! Filters are per layer (docs/engineering-notes.md §3): the log level never disables the spans the trace layer needs.
 //! With no endpoint the trace layer is not installed at all.
 
 pub mod config;
@@ -38,7 +38,7 @@ impl Drop for TelemetryGuard {
 
 fn log_layer(cfg: &TelemetryConfig) -> Result<Box<dyn Layer<Registry> + Send + Sync>, TelemetryError> {
     // The Delta kernel logs a nested block_on at INFO on every write, and "No files in log
-    // segment" at ERROR when it opens a table it is about to create (NOTES P6/P7): both are
+    // segment" at ERROR when it opens a table it is about to create (docs/engineering-notes.md §1, §2): both are
     // expected, so they are quieted unless the operator's filter names them.
     let directives = format!("buoyant_kernel=warn,buoyant_kernel::snapshot::builder=off,{}", cfg.log_level);
     let filter = EnvFilter::try_new(directives)?;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use pix_domain::formats::Format;
 use serde::{Deserialize, Serialize};
 
 /// `type: file` source: follows every file matching `path` (a glob), like `tail -F`.
@@ -14,9 +15,11 @@ pub struct FileSourceConfig {
     /// Glob of the files to follow, e.g. `/var/log/spi/*.log`. Rotated files that still match are
     /// followed to their end; a renamed file that no longer matches is read to its end too.
     pub path: String,
-    /// Line format: `canonical` (one canonical JSON event per line) or `log_line`.
-    #[serde(default)]
-    pub format: FileFormat,
+    /// Line format: `canonical` (one canonical JSON event per line) or `log_line` (canonical JSON or
+    /// an SPI XML message after an optional prefix such as a timestamp and level); any line-oriented
+    /// format of `pix_domain::formats`.
+    #[serde(default = "crate::sources::default_format")]
+    pub format: Format,
     /// Directory of the durable checkpoint (`<id>.checkpoint.json`): the position of each file,
     /// advanced only after Kafka acknowledged every line before it.
     pub checkpoint_dir: PathBuf,
@@ -42,28 +45,6 @@ const fn default_poll_interval() -> Duration {
 }
 const fn default_max_line_bytes() -> usize {
     1024 * 1024
-}
-
-/// Line formats of a file source.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FileFormat {
-    /// One canonical JSON event per line.
-    #[default]
-    Canonical,
-    /// System log lines: canonical JSON or an SPI XML message after an optional prefix
-    /// (timestamp, level...).
-    LogLine,
-}
-
-impl FileFormat {
-    /// The domain decoder.
-    pub fn decoder(self) -> pix_domain::formats::Format {
-        match self {
-            Self::Canonical => pix_domain::formats::Format::Canonical,
-            Self::LogLine => pix_domain::formats::Format::LogLine,
-        }
-    }
 }
 
 /// Where to start in a new file.

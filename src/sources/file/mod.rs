@@ -13,7 +13,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
 
-use self::config::{FileFormat, FileSourceConfig};
+use self::config::FileSourceConfig;
 use self::tail::{Batch, Tailer};
 use crate::dead_letter::{DlqReason, Stage};
 use crate::lifecycle::task::{Placement, RunSignal, TaskActor, TaskEnd, TaskFactory, wait_while_paused};
@@ -22,6 +22,7 @@ use crate::sources::decoding::decode_line;
 use crate::sources::pipeline::{ItemInput, RecordStatus, Submission, submit};
 use crate::sources::{CheckContext, SourceDeps, SourceKind};
 use crate::telemetry::propagation::TraceParent;
+use pix_domain::formats::Format;
 
 /// How long one submission may wait for Kafka before its unavailable lines are retried.
 const SUBMIT_DEADLINE: Duration = Duration::from_secs(30);
@@ -34,6 +35,10 @@ impl SourceKind for FileSourceConfig {
         let mut out = Vec::new();
         if let Err(e) = glob::Pattern::new(&self.path) {
             out.push(("path", format!("not a glob pattern: {e}")));
+        }
+        if !self.format.wire().line_oriented() {
+            let lines = crate::sources::format_names(|f| f.wire().line_oriented());
+            out.push(("format", format!("`{}` is not read line by line; expected one of {lines}", self.format.name())));
         }
         if self.batch_lines == 0 {
             out.push(("batch_lines", "expected a positive number".into()));
@@ -113,7 +118,7 @@ async fn run(cfg: FileSourceConfig, deps: SourceDeps, mut stop: RunSignal) -> Re
 
 /// Submits a batch until every line is accepted or durably rejected; lines Kafka could not take
 /// are retried (only those) with backoff. Returns only then: the checkpoint may advance.
-async fn deliver(id: &Arc<str>, format: FileFormat, deps: &SourceDeps, batch: &Batch) {
+async fn deliver(id: &Arc<str>, format: Format, deps: &SourceDeps, batch: &Batch) {
     let mut pending: Vec<usize> = (0..batch.lines.len()).collect();
     let mut delays = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(100))
@@ -152,7 +157,7 @@ async fn deliver(id: &Arc<str>, format: FileFormat, deps: &SourceDeps, batch: &B
 }
 
 fn decode_one(
-    format: FileFormat,
+    format: Format,
     index: usize,
     (line, cut): &(Vec<u8>, bool),
     deps: &SourceDeps,
@@ -172,7 +177,7 @@ fn decode_one(
             end_to_end_id: None,
         }];
     }
-    decode_line(format.decoder(), index, line, &deps.validation, id, received_at)
+    decode_line(format, index, line, &deps.validation, id, received_at)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {

@@ -189,7 +189,7 @@ mod tests {
         FileSourceConfig {
             id: "logs".into(),
             path: dir.join("*.log").display().to_string(),
-            format: Default::default(),
+            format: pix_domain::formats::Format::Canonical,
             checkpoint_dir: dir.join("ckpt"),
             start_at: StartAt::Beginning,
             batch_lines: 2,

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use pix_domain::formats::Format;
 use serde::{Deserialize, Serialize};
 
 /// `type: http` source.
@@ -13,9 +14,13 @@ pub struct HttpSourceConfig {
     pub id: String,
     /// Address to listen on, e.g. `127.0.0.1:8080` (use `0.0.0.0:8080` in a container).
     pub listen: SocketAddr,
-    /// Wire format: `canonical`, `bcb_webhook` or `spi_xml`.
-    #[serde(default)]
-    pub format: HttpFormat,
+    /// Wire format: `canonical` (JSON object, array or NDJSON on `POST /v1/events`),
+    /// `bcb_webhook` (the BCB API Pix webhook body `{"pix": [...]}`; the PSP appends `/pix` to the
+    /// registered URL, so `POST /v1/webhooks/pix`) or `spi_xml` (ISO 20022 pacs.008 / pacs.004 /
+    /// pacs.002 on `POST /v1/spi`); every route takes the source's one format. Any format with
+    /// media types (`pix_domain::formats::WireFormat`) can be served.
+    #[serde(default = "crate::sources::default_format")]
+    pub format: Format,
     /// Largest accepted body in bytes; larger bodies get 413.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
@@ -39,31 +44,6 @@ const fn default_request_timeout() -> Duration {
 }
 const fn default_workers() -> usize {
     2
-}
-
-/// Wire formats an HTTP source can decode.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HttpFormat {
-    /// The canonical Pix event (JSON object, array, or NDJSON) on `POST /v1/events`.
-    #[default]
-    Canonical,
-    /// The BCB API Pix webhook body `{"pix": [...]}` on `POST /v1/webhooks/pix` (the PSP appends
-    /// `/pix` to the registered URL) and `POST /v1/events`.
-    BcbWebhook,
-    /// ISO 20022 SPI XML (pacs.008 / pacs.004 / pacs.002) on `POST /v1/spi` and `POST /v1/events`.
-    SpiXml,
-}
-
-impl HttpFormat {
-    /// The domain decoder.
-    pub fn decoder(self) -> pix_domain::formats::Format {
-        match self {
-            Self::Canonical => pix_domain::formats::Format::Canonical,
-            Self::BcbWebhook => pix_domain::formats::Format::BcbWebhook,
-            Self::SpiXml => pix_domain::formats::Format::SpiXml,
-        }
-    }
 }
 
 /// Shared-secret HMAC-SHA256 of the raw body, sent by the caller in a header as `sha256=<hex>`

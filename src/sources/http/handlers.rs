@@ -8,13 +8,12 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use futures::{FutureExt, StreamExt};
-use pix_domain::decode::BodyFormat;
+use pix_domain::formats::{Format, Framing};
 use serde_json::json;
 use tokio::time::Instant;
 
 use super::HandlerState;
-use super::config::HttpFormat;
-use crate::dead_letter::{DeadLetterRecord, Stage};
+use crate::dead_letter::DeadLetterRecord;
 use crate::sources::decoding::decode_body;
 use crate::sources::pipeline::{RecordStatus, Report, Submission, submit};
 use crate::telemetry::propagation::{TraceParent, extract};
@@ -87,7 +86,7 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
         pix.items = tracing::field::Empty,
     );
     let decoded = decode_span.in_scope(|| {
-        decode_body(state.config.format.decoder(), format, &body, &state.deps.validation, &source_id, received_at, None)
+        decode_body(state.config.format, format, &body, &state.deps.validation, &source_id, received_at, None)
     });
     if let Ok(items) = &decoded {
         decode_span.record("pix.items", items.len());
@@ -95,10 +94,9 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
     drop(decode_span);
     let inputs = match decoded {
         Ok(items) => items,
-        Err(reasons) => {
-            let letter =
-                DeadLetterRecord::new(Stage::Decode, &source_id, body.to_vec(), content_type, reasons, received_at)
-                    .with_traceparent(trace.child().to_header());
+        Err((stage, reasons)) => {
+            let letter = DeadLetterRecord::new(stage, &source_id, body.to_vec(), content_type, reasons, received_at)
+                .with_traceparent(trace.child().to_header());
             return undecodable(&state, letter, deadline).await;
         }
     };
@@ -115,7 +113,7 @@ async fn read(
     req: &HttpRequest,
     payload: web::Payload,
     state: &HandlerState,
-) -> Result<(web::Bytes, BodyFormat, &'static str), Box<HttpResponse>> {
+) -> Result<(web::Bytes, Framing, &'static str), Box<HttpResponse>> {
     if state.paused.load(std::sync::atomic::Ordering::SeqCst) {
         // Paused: take nothing in; the client keeps its data and retries.
         let mut resp = problem(StatusCode::SERVICE_UNAVAILABLE, "source.paused", "this source is paused; retry later");
@@ -155,14 +153,14 @@ async fn read(
 /// The envelope is unusable (not JSON/XML at all, DOCTYPE, unknown namespace, count mismatch...):
 /// 400, and the whole body goes to the dead-letter topic unchanged.
 async fn undecodable(state: &HandlerState, letter: DeadLetterRecord, deadline: Instant) -> HttpResponse {
-    let reasons = letter.reasons.clone();
+    let (reasons, stage) = (letter.reasons.clone(), letter.stage);
     let out =
         state.deps.dead_letter.send(crate::dead_letter::DeadLetterBatch { records: vec![letter], deadline }).await;
     match out {
         Ok(mut o) if matches!(o.first(), Some(Ok(_))) => {
             let Some(Ok(p)) = o.pop() else { return unavailable_empty() };
             let code = reasons.first().map_or("unknown", |r| r.code.as_str());
-            state.deps.metrics.dead_letters.with_label_values(&[Stage::Decode.as_str(), code]).inc();
+            state.deps.metrics.dead_letters.with_label_values(&[stage.as_str(), code]).inc();
             HttpResponse::BadRequest().json(json!({
                 "error": "the body cannot be decoded as a whole",
                 "reasons": reasons,
@@ -202,28 +200,26 @@ fn unavailable_empty() -> HttpResponse {
         .json(json!({"error": "Kafka did not acknowledge the dead letter in time; nothing was written", "accepted": 0}))
 }
 
-fn media_type(req: &HttpRequest, wire: HttpFormat) -> Result<(BodyFormat, &'static str), Box<HttpResponse>> {
+/// The media type of the request among those the source's format accepts (the first when the
+/// request names none); 415 otherwise.
+fn media_type(req: &HttpRequest, format: Format) -> Result<(Framing, &'static str), Box<HttpResponse>> {
     let essence = req
         .headers()
         .get(header::CONTENT_TYPE)
-        .map(|ct| ct.to_str().unwrap_or("?").split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let refused = |expected: &str| {
-        Err(Box::new(problem(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "payload.media_type",
-            &format!("expected {expected}"),
-        )))
+        .map(|ct| ct.to_str().unwrap_or("?").split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    let accepted = format.wire().media_types();
+    let found = match essence.as_deref() {
+        None | Some("") => accepted.first(),
+        Some(e) => accepted.iter().find(|m| m.essence == e),
     };
-    match (wire, essence.as_str()) {
-        (HttpFormat::SpiXml, "application/xml" | "text/xml" | "") => Ok((BodyFormat::Json, "application/xml")),
-        (HttpFormat::SpiXml, _) => refused("application/xml"),
-        (_, "application/json" | "") => Ok((BodyFormat::Json, "application/json")),
-        (HttpFormat::Canonical, "application/x-ndjson" | "application/ndjson" | "application/jsonl") => {
-            Ok((BodyFormat::Ndjson, "application/x-ndjson"))
+    match found {
+        Some(m) => Ok((m.framing, m.canonical)),
+        None => {
+            let mut names: Vec<&str> = accepted.iter().map(|m| m.canonical).collect();
+            names.dedup();
+            let detail = format!("expected {}", names.join(" or "));
+            Err(Box::new(problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "payload.media_type", &detail)))
         }
-        (HttpFormat::Canonical, _) => refused("application/json or application/x-ndjson"),
-        (HttpFormat::BcbWebhook, _) => refused("application/json"),
     }
 }
 

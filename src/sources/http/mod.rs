@@ -96,6 +96,10 @@ impl SourceKind for HttpSourceConfig {
         if self.max_body_bytes == 0 {
             out.push(("max_body_bytes", "expected a positive number".into()));
         }
+        if self.format.wire().media_types().is_empty() {
+            let served = crate::sources::format_names(|f| !f.wire().media_types().is_empty());
+            out.push(("format", format!("`{}` is not served over HTTP; expected one of {served}", self.format.name())));
+        }
         if self.workers == 0 || self.workers > 64 {
             out.push(("workers", "expected 1 to 64".into()));
         }

@@ -63,7 +63,6 @@ use sha2::{Digest, Sha256};
 
 pub use canonical::decode_canonical;
 
-use crate::decode::BodyFormat;
 use crate::event::{Category, Direction, Flag, Ispb, PixEvent};
 use crate::reason::Reason;
 use crate::validate::{Authority, CheckDigitPolicy, ValidationContext, validate_with};
@@ -77,15 +76,6 @@ pub enum Framing {
     Ndjson,
     /// One XML document.
     Xml,
-}
-
-impl From<BodyFormat> for Framing {
-    fn from(f: BodyFormat) -> Framing {
-        match f {
-            BodyFormat::Json => Framing::Json,
-            BodyFormat::Ndjson => Framing::Ndjson,
-        }
-    }
 }
 
 /// A media type a format accepts over HTTP.
@@ -223,10 +213,8 @@ pub struct DecodedItem {
 }
 
 /// Decodes `body` in `format`, framed as the format's first media type (canonical: JSON object or
-/// array).
-///
-/// Superseded by [`Format::decode`], which takes the framing; kept so existing callers compile
-/// until they switch (not `#[deprecated]`: the workspace denies warnings).
+/// array): a shorthand of [`Format::decode`] for tests and tools that have no transport to say
+/// the framing.
 pub fn decode(format: Format, body: &[u8], ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {
     format.decode(body, format.default_framing(), ctx)
 }

@@ -39,7 +39,7 @@ pub enum StartError {
         listen: std::net::SocketAddr,
         /// Why.
         #[source]
-        source: std::io::Error,
+        source: crate::admin::AdminError,
     },
     /// Topics could not be created or checked.
     #[error("cannot prepare the topics on {bootstrap}: {source}")]
@@ -135,7 +135,8 @@ impl AppHandle {
                 vars,
             };
             let listen = config.admin.listen;
-            Some(admin::start(listen, state).map_err(|source| StartError::Admin { listen, source })?)
+            let tls = config.admin.tls.as_ref();
+            Some(admin::start(listen, tls, state).map_err(|source| StartError::Admin { listen, source })?)
         } else {
             None
         };

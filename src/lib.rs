@@ -22,6 +22,8 @@
 //! - [`kafka`]: client settings (acks=all, idempotence), topics, headers, the embedded dev broker.
 //! - [`lifecycle`]: what a supervised actor knows of supervision (control, guard, restarts).
 //!   [`telemetry`]: logs, traces, metrics. [`synth`]: synthetic events.
+//! - [`tls`]: rustls server and client configurations from PEM files, reloaded when they change;
+//!   the client certificate's identity of a connection.
 //! - [`base`]: secrets, the environment, tagged config entries, the kind registry.
 //! - crates: `pix-domain` (the canonical event and the one validator, no I/O) and `pix-delta`
 //!   (exactly-once Delta Lake storage, behind the default feature `delta`).
@@ -40,3 +42,4 @@ pub mod sources;
 pub mod supervisor;
 pub mod synth;
 pub mod telemetry;
+pub mod tls;

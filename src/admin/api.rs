@@ -26,7 +26,24 @@ fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
 
 fn audit(req: &HttpRequest, action: &str, id: &str, status: StatusCode) {
     let peer = req.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-    tracing::info!(target: "pix_ingest::audit", action, actor = %id, peer = %peer, status = status.as_u16(), "Admin mutation.");
+    let client = req.conn_data::<crate::tls::PeerIdentity>();
+    tracing::info!(
+        target: "pix_ingest::audit",
+        action,
+        actor = %id,
+        peer = %peer,
+        status = status.as_u16(),
+        tls.client.subject = client.map(|c| c.subject.as_str()),
+        tls.client.serial_number = client.map(|c| c.serial.as_str()),
+        "Admin mutation."
+    );
+}
+
+/// The credentials of an `Authorization: Bearer <token>` header; the scheme name is
+/// case-insensitive (RFC 9110, section 11.1).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
 }
 
 /// `Ok` when the request carries the configured bearer token; `Err` is the finished 401.
@@ -35,12 +52,7 @@ fn authorize(req: &HttpRequest, state: &AdminState) -> Result<(), HttpResponse> 
     let Some(token) = state.token.as_ref().filter(|t| !t.is_empty()) else {
         return Err(error(StatusCode::UNAUTHORIZED, "admin mutations are disabled: no admin.token is configured"));
     };
-    let given = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let given = req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(bearer).unwrap_or("");
     if bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
         Ok(())
     } else {
@@ -200,4 +212,16 @@ pub(super) async fn delete(req: HttpRequest, id: web::Path<String>, state: web::
     let resp = run(&state, &id, Op::Delete).await;
     audit(&req, "delete", &id, resp.status());
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        assert_eq!(super::bearer("Bearer abc"), Some("abc"));
+        assert_eq!(super::bearer("bearer abc"), Some("abc"));
+        assert_eq!(super::bearer("BEARER  abc "), Some("abc"));
+        assert_eq!(super::bearer("Basic abc"), None);
+        assert_eq!(super::bearer("Bearerabc"), None);
+    }
 }

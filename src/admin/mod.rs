@@ -38,8 +38,23 @@ pub struct AdminState {
 /// The OpenAPI 3.1 document of this API, kept in the repo.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// Binds the admin listener; returns its handle and bound address.
-pub fn start(listen: SocketAddr, state: AdminState) -> std::io::Result<(ServerHandle, SocketAddr)> {
+/// Why the admin listener could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The address cannot be bound.
+    #[error(transparent)]
+    Bind(#[from] std::io::Error),
+    /// `admin.tls` does not load.
+    #[error("admin.tls: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+}
+
+/// Binds the admin listener (HTTPS when `tls` is set); returns its handle and bound address.
+pub fn start(
+    listen: SocketAddr,
+    tls: Option<&crate::tls::ListenerTls>,
+    state: AdminState,
+) -> Result<(ServerHandle, SocketAddr), AdminError> {
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -59,12 +74,16 @@ pub fn start(listen: SocketAddr, state: AdminState) -> std::io::Result<(ServerHa
     })
     .workers(1)
     .disable_signals()
-    .bind(listen)?;
+    .on_connect(crate::tls::record_peer);
+    let server = match tls {
+        Some(tls) => server.bind_rustls_0_23(listen, crate::tls::server_config(tls)?)?,
+        None => server.bind(listen)?,
+    };
     let addr = server.addrs().first().copied().unwrap_or(listen);
     let server = server.run();
     let handle = server.handle();
     actix_rt::spawn(server);
-    tracing::info!(listen = %addr, "Admin listener up.");
+    tracing::info!(listen = %addr, tls = tls.is_some(), "Admin listener up.");
     Ok((handle, addr))
 }
 

@@ -41,6 +41,9 @@ pub fn check(c: &Config) -> Vec<(String, String)> {
             out.push((format!("sinks[{i}].{field}"), msg));
         }
     }
+    if let Some(tls) = &c.admin.tls {
+        out.extend(tls.problems().into_iter().map(|(f, m)| (format!("admin.{f}"), m)));
+    }
     if tracing_subscriber::EnvFilter::try_new(&c.telemetry.log_level).is_err() {
         out.push((
             "telemetry.log_level".into(),

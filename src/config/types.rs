@@ -66,6 +66,10 @@ pub struct AdminConfig {
     /// Where the changes made through the admin API are persisted (overlay on this YAML).
     #[serde(default = "default_state_file")]
     pub state_file: std::path::PathBuf,
+    /// HTTPS, and mutual TLS with `client_ca_file`; the audit log then names each caller's client
+    /// certificate (subject and serial).
+    #[serde(default)]
+    pub tls: Option<crate::tls::ListenerTls>,
 }
 
 const fn default_true() -> bool {
@@ -82,7 +86,7 @@ fn default_admin_listen() -> std::net::SocketAddr {
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { enabled: true, listen: default_admin_listen(), token: None, state_file: default_state_file() }
+        Self { enabled: true, listen: default_admin_listen(), token: None, state_file: default_state_file(), tls: None }
     }
 }
 

@@ -89,6 +89,8 @@ pub struct DeadLetterRecord {
     pub origin: Option<Origin>,
     /// Kafka key to keep, if any.
     pub key: Option<Vec<u8>>,
+    /// The verified client certificate of the connection the bytes came in on.
+    pub client: Option<std::sync::Arc<crate::tls::PeerIdentity>>,
 }
 
 impl DeadLetterRecord {
@@ -112,6 +114,7 @@ impl DeadLetterRecord {
             traceparent: None,
             origin: None,
             key: None,
+            client: None,
         }
     }
 
@@ -124,6 +127,12 @@ impl DeadLetterRecord {
     /// Sets the W3C trace context.
     pub fn with_traceparent(mut self, traceparent: String) -> Self {
         self.traceparent = Some(traceparent);
+        self
+    }
+
+    /// Sets the client certificate of the connection.
+    pub fn with_client(mut self, client: Option<std::sync::Arc<crate::tls::PeerIdentity>>) -> Self {
+        self.client = client;
         self
     }
 
@@ -150,6 +159,10 @@ impl DeadLetterRecord {
         }
         if let Some(tp) = &self.traceparent {
             pairs.push((headers::TRACEPARENT, tp));
+        }
+        if let Some(c) = &self.client {
+            pairs.push((headers::CLIENT_SUBJECT, &c.subject));
+            pairs.push((headers::CLIENT_SERIAL, &c.serial));
         }
         if let Some((t, p, o)) = &origin {
             pairs.push((headers::DLQ_ORIGIN_TOPIC, t));

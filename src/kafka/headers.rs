@@ -1,10 +1,11 @@
 //! Record headers, written in this one place.
 //!
 //! Routed records: `traceparent` (W3C), `pix-event-id`, `pix-source`, `pix-schema-version`,
-//! `content-type`. Dead letters: `pix-dlq-reason` (first code), `pix-dlq-reasons` (JSON list of
+//! `content-type`, and with a client certificate (mutual TLS) `pix-client-subject` and
+//! `pix-client-serial`. Dead letters: `pix-dlq-reason` (first code), `pix-dlq-reasons` (JSON list of
 //! `{code, path, detail}`), `pix-dlq-stage`, `pix-source`, `pix-item-index`, `pix-received-at`,
 //! `traceparent`, and `content-type` of the original bytes; a dead letter from a consumer adds
-//! `pix-dlq-origin-topic`, `-partition` and `-offset`.
+//! `pix-dlq-origin-topic`, `-partition` and `-offset`; the client certificate headers too.
 
 use rdkafka::message::{Header, OwnedHeaders};
 
@@ -36,6 +37,11 @@ pub const DLQ_ORIGIN_TOPIC: &str = "pix-dlq-origin-topic";
 pub const DLQ_ORIGIN_PARTITION: &str = "pix-dlq-origin-partition";
 /// Origin offset of a dead letter raised by a consumer.
 pub const DLQ_ORIGIN_OFFSET: &str = "pix-dlq-origin-offset";
+
+/// Subject of the verified client certificate of the connection the record came in on.
+pub const CLIENT_SUBJECT: &str = "pix-client-subject";
+/// Serial number of that certificate.
+pub const CLIENT_SERIAL: &str = "pix-client-serial";
 
 /// Builds `OwnedHeaders` from (name, value) pairs.
 pub fn build<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> OwnedHeaders {

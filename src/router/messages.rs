@@ -19,6 +19,8 @@ pub struct RouteBatch {
     pub events: Vec<RoutedEvent>,
     /// Past this instant nothing more is waited for (a full producer queue counts as unavailable).
     pub deadline: Instant,
+    /// The verified client certificate of the connection, when mutual TLS is on.
+    pub client: Option<Arc<crate::tls::PeerIdentity>>,
 }
 
 /// One validated event and its trace context.

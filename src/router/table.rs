@@ -93,15 +93,26 @@ impl RoutingTable {
                     topic: self.topic(e.event.category).to_owned(),
                     key: Some(e.event.partition_key(self.key).into_bytes()),
                     payload,
-                    headers: headers::build([
-                        (headers::TRACEPARENT, traceparent.as_str()),
-                        (headers::EVENT_ID, event_id.as_str()),
-                        (headers::SOURCE, &*batch.source_id),
-                        (headers::SCHEMA_VERSION, SCHEMA_VERSION),
-                        (headers::CONTENT_TYPE, "application/json"),
-                    ]),
+                    headers: headers::build(
+                        [
+                            (headers::TRACEPARENT, traceparent.as_str()),
+                            (headers::EVENT_ID, event_id.as_str()),
+                            (headers::SOURCE, &*batch.source_id),
+                            (headers::SCHEMA_VERSION, SCHEMA_VERSION),
+                            (headers::CONTENT_TYPE, "application/json"),
+                        ]
+                        .into_iter()
+                        .chain(client_headers(batch.client.as_deref())),
+                    ),
                 }
             })
             .collect()
     }
+}
+
+/// The client certificate headers of a record, when it came over mutual TLS.
+pub(crate) fn client_headers(client: Option<&crate::tls::PeerIdentity>) -> impl Iterator<Item = (&str, &str)> {
+    client
+        .into_iter()
+        .flat_map(|c| [(headers::CLIENT_SUBJECT, c.subject.as_str()), (headers::CLIENT_SERIAL, c.serial.as_str())])
 }

@@ -116,6 +116,7 @@ async fn run(cfg: GeneratorSourceConfig, deps: SourceDeps, mut stop: RunSignal) 
                 trace: TraceParent::continue_or_new(None, None),
                 items,
                 deadline: tokio::time::Instant::now() + Duration::from_secs(30),
+                client: None,
             },
         )
         .await;

@@ -140,6 +140,7 @@ async fn deliver(id: &Arc<str>, format: Format, deps: &SourceDeps, batch: &Batch
                 trace: trace.clone(),
                 items,
                 deadline: tokio::time::Instant::now() + SUBMIT_DEADLINE,
+                client: None,
             },
         )
         .await;

@@ -16,7 +16,7 @@ pub struct HttpSourceConfig {
     pub listen: SocketAddr,
     /// Wire format: `canonical` (JSON object, array or NDJSON on `POST /v1/events`),
     /// `bcb_webhook` (the BCB API Pix webhook body `{"pix": [...]}`; the PSP appends `/pix` to the
-    /// registered URL, so `POST /v1/webhooks/pix`) or `spi_xml` (ISO 20022 pacs.008 / pacs.004 /
+    /// registered URL, so `POST {path}/pix`; `POST {path}` is the activation check) or `spi_xml` (ISO 20022 pacs.008 / pacs.004 /
     /// pacs.002 on `POST /v1/spi`); every route takes the source's one format. Any format with
     /// media types (`pix_domain::formats::WireFormat`) can be served.
     #[serde(default = "crate::sources::default_format")]
@@ -34,6 +34,19 @@ pub struct HttpSourceConfig {
     /// HTTP worker threads of this listener.
     #[serde(default = "default_workers")]
     pub workers: usize,
+    /// HTTPS, and mutual TLS with `client_ca_file` (see README, Security). Without it the listener
+    /// speaks plain HTTP.
+    #[serde(default)]
+    pub tls: Option<crate::tls::ListenerTls>,
+    /// `bcb_webhook` only: the path of the webhook URL registered with the PSP. `POST {path}` is the
+    /// PSP's activation check (200 once the client is authenticated), `POST {path}/pix` carries
+    /// the notifications.
+    #[serde(default = "default_webhook_path")]
+    pub path: String,
+}
+
+fn default_webhook_path() -> String {
+    "/v1/webhooks".into()
 }
 
 const fn default_max_body() -> usize {

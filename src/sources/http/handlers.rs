@@ -37,6 +37,7 @@ pub(crate) async fn post_events(
     let started = std::time::Instant::now();
     let metrics = std::sync::Arc::clone(&state.deps.metrics);
     let source = state.source_id.clone();
+    let client = super::client_of(&req);
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     // One server span per request, continuing the caller's trace when it sent a traceparent.
     let span = tracing::info_span!(
@@ -58,7 +59,15 @@ pub(crate) async fn post_events(
         }
     };
     span.record("http.response.status_code", resp.status().as_u16());
-    span.in_scope(|| tracing::info!(source = %source, status = resp.status().as_u16(), "Request answered."));
+    span.in_scope(|| {
+        tracing::info!(
+            source = %source,
+            status = resp.status().as_u16(),
+            tls.client.subject = client.as_ref().map(|c| c.subject.as_str()),
+            tls.client.serial_number = client.as_ref().map(|c| c.serial.as_str()),
+            "Request answered."
+        )
+    });
     let route = "/v1/events";
     metrics.http_requests.with_label_values(&[&source, route, resp.status().as_str()]).inc();
     metrics.http_request_seconds.with_label_values(&[&source, route]).observe(started.elapsed().as_secs_f64());
@@ -96,13 +105,22 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
         Ok(items) => items,
         Err((stage, reasons)) => {
             let letter = DeadLetterRecord::new(stage, &source_id, body.to_vec(), content_type, reasons, received_at)
-                .with_traceparent(trace.child().to_header());
+                .with_traceparent(trace.child().to_header())
+                .with_client(super::client_of(&req));
             return undecodable(&state, letter, deadline).await;
         }
     };
     let report = submit(
         &state.deps,
-        Submission { source_id, content_type: content_type.to_owned(), received_at, trace, items: inputs, deadline },
+        Submission {
+            source_id,
+            content_type: content_type.to_owned(),
+            received_at,
+            trace,
+            items: inputs,
+            deadline,
+            client: super::client_of(&req),
+        },
     )
     .await;
     answer(report)

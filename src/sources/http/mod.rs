@@ -5,10 +5,16 @@
 //! 422 all rejected; 400 not JSON at all; 413 over `max_body_bytes`; 415 unknown media type;
 //! 503 + Retry-After when Kafka could not take the records before the producer's delivery
 //! timeout, which is shorter than the request deadline, so 503 means "not acknowledged".
+//!
+//! With `tls:` the listener speaks HTTPS only (rustls, see [`crate::tls`]); with a client CA it
+//! authenticates clients during the handshake, and the certificate's subject and serial of each
+//! connection reach the request log and the records' headers. A `bcb_webhook` listener serves
+//! the API Pix webhook contract (`webhook`).
 
 pub mod config;
 mod handlers;
 pub mod signature;
+mod webhook;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +26,7 @@ use actix_web::{App, HttpServer, web};
 use self::config::HttpSourceConfig;
 use crate::lifecycle::{ChildGuard, Control};
 use crate::sources::{CheckContext, SourceDeps, SourceKind};
+use pix_domain::formats::Format;
 
 /// What the request handlers share.
 pub(crate) struct HandlerState {
@@ -28,6 +35,11 @@ pub(crate) struct HandlerState {
     pub(crate) paused: Arc<AtomicBool>,
     pub(crate) config: HttpSourceConfig,
     pub(crate) deps: SourceDeps,
+}
+
+/// The verified client certificate of the request's connection (mutual TLS).
+pub(crate) fn client_of(req: &actix_web::HttpRequest) -> Option<Arc<crate::tls::PeerIdentity>> {
+    req.conn_data::<crate::tls::PeerIdentity>().cloned().map(Arc::new)
 }
 
 /// The HTTP source actor.
@@ -48,17 +60,23 @@ impl HttpSource {
         Self { config, deps, guard, server: None, paused: Arc::new(AtomicBool::new(false)) }
     }
 
-    fn bind(&mut self) -> std::io::Result<(actix_web::dev::Server, std::net::SocketAddr)> {
+    fn bind(&mut self) -> Result<(actix_web::dev::Server, std::net::SocketAddr), BindError> {
         let state = web::Data::new(HandlerState {
             source_id: Arc::from(self.config.id.as_str()),
             paused: Arc::clone(&self.paused),
             config: self.config.clone(),
             deps: self.deps.clone(),
         });
+        let webhook = (self.config.format == Format::BcbWebhook).then(|| self.config.path.clone());
         let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .route("/v1/events", web::post().to(handlers::post_events))
+            let mut app = App::new().app_data(state.clone());
+            if let Some(path) = &webhook {
+                // Registered first: the activation check and the notifications of the API Pix.
+                app = app
+                    .route(path, web::post().to(webhook::activation))
+                    .route(&format!("{path}/pix"), web::post().to(handlers::post_events));
+            }
+            app.route("/v1/events", web::post().to(handlers::post_events))
                 .route("/v1/webhooks/pix", web::post().to(handlers::post_events))
                 .route("/v1/webhooks", web::post().to(handlers::post_events))
                 .route("/v1/spi", web::post().to(handlers::post_events))
@@ -66,12 +84,25 @@ impl HttpSource {
         })
         .workers(self.config.workers)
         .disable_signals()
+        .on_connect(crate::tls::record_peer)
         // Graceful stop lets in-flight requests finish within the request deadline.
-        .shutdown_timeout(self.config.request_timeout.as_secs().max(1) + 1)
-        .bind(self.config.listen)?;
+        .shutdown_timeout(self.config.request_timeout.as_secs().max(1) + 1);
+        let server = match &self.config.tls {
+            Some(tls) => server.bind_rustls_0_23(self.config.listen, crate::tls::server_config(tls)?)?,
+            None => server.bind(self.config.listen)?,
+        };
         let addr = server.addrs().first().copied().unwrap_or(self.config.listen);
         Ok((server.run(), addr))
     }
+}
+
+/// Why a listener could not start.
+#[derive(Debug, thiserror::Error)]
+enum BindError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 impl SourceKind for HttpSourceConfig {
@@ -103,6 +134,7 @@ impl SourceKind for HttpSourceConfig {
         if self.workers == 0 || self.workers > 64 {
             out.push(("workers", "expected 1 to 64".into()));
         }
+        out.extend(webhook::problems(self));
         out
     }
     fn start(&self, deps: SourceDeps, guard: ChildGuard) -> Recipient<Control> {
@@ -116,7 +148,9 @@ impl Actor for HttpSource {
     fn started(&mut self, ctx: &mut Self::Context) {
         match self.bind() {
             Ok((server, addr)) => {
-                tracing::info!(source = %self.config.id, listen = %addr, "HTTP source listening.");
+                let tls = self.config.tls.as_ref().map_or("off", |t| if t.mutual() { "mutual" } else { "on" });
+                tracing::info!(source = %self.config.id, listen = %addr, tls, "HTTP source listening.");
+                webhook::warn_if_plain(&self.config);
                 self.server = Some(server.handle());
                 self.guard.bound(addr);
                 ctx.spawn(server.into_actor(self).map(|res, act, ctx| {

@@ -44,6 +44,8 @@ pub struct Submission {
     pub items: Vec<ItemInput>,
     /// Nothing is waited for past this instant.
     pub deadline: Instant,
+    /// The verified client certificate of the connection (mutual TLS), for the records' headers.
+    pub client: Option<Arc<crate::tls::PeerIdentity>>,
 }
 
 /// What happened to one record.
@@ -209,6 +211,7 @@ struct Meta<'a> {
     content_type: &'a str,
     received_at: DateTime<Utc>,
     trace: &'a TraceParent,
+    client: &'a Option<Arc<crate::tls::PeerIdentity>>,
 }
 
 impl Meta<'_> {
@@ -216,19 +219,20 @@ impl Meta<'_> {
         DeadLetterRecord::new(stage, self.source_id, bytes, self.content_type, reasons, self.received_at)
             .with_item_index(index)
             .with_traceparent(self.trace.child().to_header())
+            .with_client(self.client.clone())
     }
 }
 
 /// Routes and dead-letters a submission and reports what is durable.
 pub async fn submit(deps: &SourceDeps, sub: Submission) -> Report {
-    let Submission { source_id, content_type, received_at, trace, items, deadline } = sub;
+    let Submission { source_id, content_type, received_at, trace, items, deadline, client } = sub;
     deps.metrics.received.with_label_values(&[&source_id]).inc_by(items.len() as u64);
-    let meta = Meta { source_id: &source_id, content_type: &content_type, received_at, trace: &trace };
+    let meta = Meta { source_id: &source_id, content_type: &content_type, received_at, trace: &trace, client: &client };
     let Split { routed, events, rejected, letters } = Split::of(items, &meta);
 
     // Route and dead-letter at the same time: one round of broker acknowledgements for both.
     let (route_out, dlq_out) =
-        futures::join!(route(deps, &source_id, events, deadline), dead_letter(deps, letters, deadline));
+        futures::join!(route(deps, &source_id, events, deadline, &client), dead_letter(deps, letters, deadline));
 
     // Records Kafka refused for good (too large, not authorised) are undeliverable: they go to the
     // dead-letter topic too, with the item's original bytes.
@@ -282,13 +286,14 @@ async fn route(
     source_id: &Arc<str>,
     events: Vec<RoutedEvent>,
     deadline: Instant,
+    client: &Option<Arc<crate::tls::PeerIdentity>>,
 ) -> Vec<DeliveryOutcome> {
     if events.is_empty() {
         return Vec::new();
     }
     let n = events.len();
     deps.router
-        .send(RouteBatch { source_id: source_id.clone(), events, deadline })
+        .send(RouteBatch { source_id: source_id.clone(), events, deadline, client: client.clone() })
         .await
         .unwrap_or_else(|e| vec![Err(DeliveryError::Unavailable(format!("router: {e}"))); n])
 }

@@ -103,6 +103,7 @@ fn submission(items: Vec<ItemInput>) -> Submission {
         trace: TraceParent::continue_or_new(None, None),
         items,
         deadline: Instant::now() + std::time::Duration::from_secs(5),
+        client: None,
     }
 }
 

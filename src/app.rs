@@ -41,6 +41,9 @@ pub enum StartError {
         #[source]
         source: crate::admin::AdminError,
     },
+    /// The cluster does not answer through TLS and SASL (named broker and cause).
+    #[error(transparent)]
+    Connect(#[from] crate::kafka::connect::ConnectError),
     /// Topics could not be created or checked.
     #[error("cannot prepare the topics on {bootstrap}: {source}")]
     Topics {
@@ -224,6 +227,7 @@ async fn connect(config: &Config) -> Result<(Option<EmbeddedBroker>, String), St
             Ok((Some(e), b))
         }
         Bootstrap::Brokers(b) => {
+            crate::kafka::connect::check_connection(&config.kafka, b).await?;
             let attempt = || ensure_topics(&config.kafka, &config.topics, b);
             attempt
                 .retry(ExponentialBuilder::default().with_max_times(4).with_jitter())

@@ -41,7 +41,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::CheckConfig { config } => match config::load(&config, &ProcessEnv) {
+        Command::CheckConfig { config } => match config::load_checked(&config, &ProcessEnv) {
             Ok(_) => {
                 eprintln!("{}: OK", config.display());
                 ExitCode::SUCCESS
@@ -85,8 +85,8 @@ fn main() -> ExitCode {
         }
         Command::Run { config } => {
             let loaded = match &config {
-                Some(path) => config::load(path, &ProcessEnv),
-                None => config::load_str("config/dev.yaml (bundled)", DEFAULT_CONFIG, &ProcessEnv),
+                Some(path) => config::load_checked(path, &ProcessEnv),
+                None => config::load_str_checked("config/dev.yaml (bundled)", DEFAULT_CONFIG, &ProcessEnv),
             };
             let cfg = match loaded {
                 Ok(c) => c,

@@ -118,22 +118,44 @@ enum Segment<'a> {
     Index(usize),
 }
 
-/// The (line, column) of the deepest node on `path` that exists in `yaml`.
+/// The (line, column) of the deepest node on `path` that exists in `yaml`. A key may itself contain
+/// dots (`kafka.properties.sasl.mechanism`): the longest run of segments that names a key wins.
 pub(crate) fn locate(yaml: &str, path: &str) -> Option<(u64, u64)> {
     let root: Node = serde_saphyr::from_str(yaml).ok()?;
+    let segs = segments(path);
     let mut node = &root;
     let mut found = None;
-    for seg in segments(path) {
-        let next = match (node, seg) {
-            (Node::Map(entries), Segment::Key(k)) => entries.iter().find(|(name, _)| name == k).map(|(_, n)| n),
-            (Node::Seq(items), Segment::Index(i)) => items.get(i),
-            _ => None,
+    let mut i = 0;
+    while i < segs.len() {
+        let (next, used) = match (node, &segs[i]) {
+            (Node::Map(entries), Segment::Key(_)) => dotted_key(entries, &segs[i..]),
+            (Node::Seq(items), Segment::Index(n)) => (items.get(*n), 1),
+            _ => (None, 1),
         };
         let Some(next) = next else { break };
         found = Some((next.referenced.line(), next.referenced.column()));
         node = &next.value;
+        i += used;
     }
     found
+}
+
+/// The entry named by the longest run of key segments joined with dots, and how many it took.
+fn dotted_key<'n>(entries: &'n [(String, Spanned<Node>)], segs: &[Segment<'_>]) -> (Option<&'n Spanned<Node>>, usize) {
+    let keys: Vec<&str> = segs
+        .iter()
+        .map_while(|s| match s {
+            Segment::Key(k) => Some(*k),
+            Segment::Index(_) => None,
+        })
+        .collect();
+    for n in (1..=keys.len()).rev() {
+        let name = keys[..n].join(".");
+        if let Some((_, v)) = entries.iter().find(|(k, _)| *k == name) {
+            return (Some(v), n);
+        }
+    }
+    (None, 1)
 }
 
 #[cfg(test)]
@@ -148,5 +170,12 @@ mod tests {
         assert_eq!(locate(yaml, "a").map(|l| l.0), Some(1));
         // a missing leaf resolves to its deepest existing parent
         assert_eq!(locate(yaml, "sources[1].nope").map(|l| l.0), Some(5));
+    }
+
+    #[test]
+    fn finds_keys_with_dots() {
+        let yaml = "kafka:\n  properties:\n    security.protocol: SSL\n    sasl.mechanism: X\n";
+        assert_eq!(locate(yaml, "kafka.properties.sasl.mechanism").map(|l| l.0), Some(4));
+        assert_eq!(locate(yaml, "kafka.properties.security.protocol").map(|l| l.0), Some(3));
     }
 }

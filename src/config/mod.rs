@@ -6,15 +6,18 @@
 //! `check`. Every error names the file, the line and the field path. The section types live with
 //! the modules that own them; this module composes them into [`Config`] and holds the checks
 //! that span sections. The structs hold no I/O; `app` turns them into clients and actors.
+//! `load_checked` (what the binary uses) adds the checks that read the files a config names.
 
 mod check;
 mod error;
 mod load;
 mod locate;
+mod preflight;
 mod types;
 
 pub use crate::base::{Secret, vars};
 pub use check::check;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{load, load_str, parse_entry};
+pub use preflight::{file_problems, load_checked, load_str_checked};
 pub use types::{AdminConfig, Config, ShutdownConfig};

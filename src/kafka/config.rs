@@ -28,6 +28,10 @@ pub struct KafkaConfig {
     /// Topic creation at start.
     #[serde(default)]
     pub create_topics: CreateTopicsConfig,
+    /// How long the start waits for the cluster to answer (metadata request, after TLS and SASL)
+    /// before it fails, naming the broker and the cause (auth failed, TLS, refused, DNS).
+    #[serde(default = "default_connect_timeout", with = "humantime_serde")]
+    pub connect_timeout: Duration,
 }
 
 /// librdkafka properties that have a dedicated field or that would weaken durability.
@@ -54,6 +58,12 @@ impl KafkaConfig {
         if self.delivery_timeout < Duration::from_millis(500) {
             out.push(("delivery_timeout".into(), "expected at least 500ms".into()));
         }
+        if self.connect_timeout < Duration::from_secs(1) || self.connect_timeout > Duration::from_secs(300) {
+            out.push(("connect_timeout".into(), "expected 1s to 5m".into()));
+        }
+        if !out.iter().any(|(f, _)| f.starts_with("properties.")) {
+            out.extend(super::security::property_problems(self));
+        }
         if self.create_topics.partitions < 1 {
             out.push(("create_topics.partitions".into(), "expected a positive number".into()));
         }
@@ -62,6 +72,10 @@ impl KafkaConfig {
         }
         out
     }
+}
+
+const fn default_connect_timeout() -> Duration {
+    Duration::from_secs(15)
 }
 
 const fn default_delivery_timeout() -> Duration {

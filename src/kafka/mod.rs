@@ -3,11 +3,13 @@
 //! dev broker, record headers, and the classification of delivery errors.
 
 pub mod config;
+pub mod connect;
 pub mod embedded;
 pub mod headers;
 mod owned;
 mod probe;
 pub(crate) mod produce;
+pub mod security;
 mod stats;
 pub mod topics;
 

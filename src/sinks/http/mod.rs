@@ -6,6 +6,10 @@
 //! dead-letters it at once (`sink.http.rejected`). A service that cannot be reached at all (no
 //! connection) says nothing about the records: the whole batch fails and the runner retries it
 //! until the service is back, committing nothing meanwhile — nothing is lost or skipped.
+//!
+//! `https://` always goes through pix-ingest's own rustls configuration ([`crate::tls`]): the
+//! system trust store or `tls.ca_file`, and `tls.cert_file`/`key_file` for mutual TLS; it does not
+//! depend on which TLS stack another dependency (deltalake) happens to bring.
 
 use std::time::Duration;
 
@@ -56,6 +60,9 @@ pub struct HttpSinkConfig {
     /// Optional `Authorization: Bearer` token, from `${VAR}`.
     #[serde(default)]
     pub bearer_token: Option<Secret>,
+    /// Trusted CA and client certificate for `https://` (see README, Security).
+    #[serde(default)]
+    pub tls: Option<crate::tls::ClientTls>,
 }
 
 const fn default_timeout() -> Duration {
@@ -100,6 +107,12 @@ impl HttpSinkConfig {
         if self.concurrency == 0 {
             out.push(("concurrency", "expected at least 1".into()));
         }
+        if let Some(tls) = &self.tls {
+            out.extend(tls.problems());
+            if !self.url.starts_with("https://") {
+                out.push(("tls", "set for an http:// url: expected https://".into()));
+            }
+        }
         out
     }
 }
@@ -122,8 +135,11 @@ enum Attempt {
 impl HttpWriter {
     /// Builds the client.
     pub fn new(cfg: &HttpSinkConfig) -> SinkResult<Self> {
+        let tls = crate::tls::client_config(&cfg.tls.clone().unwrap_or_default())
+            .map_err(|e| SinkError::Permanent(format!("sink TLS: {e}")))?;
         let client = reqwest::Client::builder()
             .timeout(cfg.timeout)
+            .use_preconfigured_tls(tls)
             .build()
             .map_err(|e| SinkError::Permanent(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self { cfg: cfg.clone(), client })

@@ -75,9 +75,12 @@ async fn validated(
         HttpResponse::BadRequest().json(json!({"error": "invalid config", "errors": errors}))
     };
     let vars = &*state.vars;
+    // No literal secret may reach the state file: every secret field must be a `${VAR}`.
     let parsed = match kind {
-        "source" => config::parse_entry::<SourceConfig>("request body", body, vars).map(ChildConfig::Source),
-        _ => config::parse_entry::<SinkConfig>("request body", body, vars).map(ChildConfig::Sink),
+        "source" => config::parse_entry::<SourceConfig>("request body", body, vars)
+            .and_then(|s| config::require_references("request body", body, &s, vars).map(|()| ChildConfig::Source(s))),
+        _ => config::parse_entry::<SinkConfig>("request body", body, vars)
+            .and_then(|s| config::require_references("request body", body, &s, vars).map(|()| ChildConfig::Sink(s))),
     };
     let child = parsed.map_err(|e| {
         bad(e.0.into_iter().map(|e| json!({"field": e.field, "line": e.line, "message": e.message})).collect())

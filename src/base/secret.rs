@@ -10,6 +10,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct Secret(String);
 
 impl Secret {
+    /// What a secret serializes to.
+    pub const REDACTED: &'static str = "**redacted**";
+
     /// Wraps a value.
     pub fn new(s: impl Into<String>) -> Self {
         Self(s.into())
@@ -32,7 +35,7 @@ impl fmt::Debug for Secret {
 
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("**redacted**")
+        s.serialize_str(Self::REDACTED)
     }
 }
 

@@ -13,6 +13,7 @@ mod error;
 mod load;
 mod locate;
 mod preflight;
+mod secrets;
 mod types;
 
 pub use crate::base::{Secret, vars};
@@ -20,4 +21,5 @@ pub use check::check;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{load, load_str, parse_entry};
 pub use preflight::{file_problems, load_checked, load_str_checked};
+pub use secrets::require_references;
 pub use types::{AdminConfig, Config, ShutdownConfig};

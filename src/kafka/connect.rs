@@ -39,14 +39,14 @@ impl std::fmt::Display for Cause {
             Self::Refused => "connection refused",
             Self::Dns => "the host name does not resolve",
             Self::Transport => "the connection failed",
-            Self::Timeout => "no answer",
+            Self::Timeout => "no answer within kafka.connect_timeout",
         })
     }
 }
 
 /// The cluster could not be reached at start.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot connect to Kafka broker {broker}: {cause} within {timeout:?}: {detail}")]
+#[error("cannot connect to Kafka broker {broker}: {cause}: {detail}")]
 pub struct ConnectError {
     /// The broker as librdkafka names it (`sasl_ssl://host:port/bootstrap`), or the bootstrap list.
     pub broker: String,

@@ -19,5 +19,8 @@ mod kafka;
 mod service;
 mod sinks;
 mod supervision;
+mod tls_listener;
+mod tls_support;
 mod traces;
 mod wait;
+mod webhook_mtls;

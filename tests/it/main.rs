@@ -16,6 +16,8 @@ mod generator;
 mod harness;
 mod http_source;
 mod kafka;
+mod secure_kafka;
+mod secure_start;
 mod service;
 mod sinks;
 mod supervision;

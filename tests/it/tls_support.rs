@@ -89,6 +89,18 @@ fn cn_of(der: &[u8]) -> String {
 /// POSTs `body` over HTTPS to `addr` + `path`, trusting `ca_pem`, presenting `client` if given.
 /// `Err` is the TLS or I/O failure (e.g. the server refused the client certificate).
 pub fn post(addr: SocketAddr, path: &str, ca_pem: &str, client: Option<&Leaf>, body: &str) -> Result<Answer, String> {
+    request(addr, &format!("POST {path}"), "", ca_pem, client, body)
+}
+
+/// One HTTPS request: `line` is `METHOD /path`, `headers` extra `name: value\r\n` lines.
+pub fn request(
+    addr: SocketAddr,
+    line: &str,
+    headers: &str,
+    ca_pem: &str,
+    client: Option<&Leaf>,
+    body: &str,
+) -> Result<Answer, String> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(c.unwrap()).unwrap();
@@ -109,7 +121,7 @@ pub fn post(addr: SocketAddr, path: &str, ca_pem: &str, client: Option<&Leaf>, b
     tcp.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
     let mut tls = rustls::StreamOwned::new(conn, tcp);
     let request = format!(
-        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "{line} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{headers}connection: close\r\n\r\n{body}",
         body.len()
     );
     tls.write_all(request.as_bytes()).map_err(|e| e.to_string())?;

@@ -4,6 +4,7 @@
 
 mod admin;
 mod admin_api;
+mod admin_tls;
 mod broker_down;
 mod cli;
 mod config_builder;

@@ -118,7 +118,9 @@ fn main() {
     let (ca, client_cert, client_key) = pki(dir.path());
     let d = dir.path().display();
     let tls = format!("tls: {{ cert_file: \"{d}/server.pem\", key_file: \"{d}/server.key\" }}");
-    let mtls = format!("tls: {{ cert_file: \"{d}/server.pem\", key_file: \"{d}/server.key\", client_ca_file: \"{d}/ca.pem\" }}");
+    let mtls = format!(
+        "tls: {{ cert_file: \"{d}/server.pem\", key_file: \"{d}/server.key\", client_ca_file: \"{d}/ca.pem\" }}"
+    );
     let source = |id: &str, extra: &str| {
         format!("  - {{ id: {id}, type: http, listen: \"127.0.0.1:0\", max_body_bytes: 16777216, {extra} }}\n")
     };
@@ -144,13 +146,22 @@ fn main() {
     system.block_on(async move {
         let app = AppHandle::start(cfg).await.unwrap();
         let addr = |id: &'static str| app.source_addr(id, Duration::from_secs(10));
-        let (plain, tls, mtls) = (addr("plain").await.unwrap(), addr("tls").await.unwrap(), addr("mtls").await.unwrap());
-        load("plain http", &reqwest::Client::new(), &format!("http://{plain}/v1/events"), &bodies(0), batch, concurrency)
-            .await;
+        let (plain, tls, mtls) =
+            (addr("plain").await.unwrap(), addr("tls").await.unwrap(), addr("mtls").await.unwrap());
+        load(
+            "plain http",
+            &reqwest::Client::new(),
+            &format!("http://{plain}/v1/events"),
+            &bodies(0),
+            batch,
+            concurrency,
+        )
+        .await;
         let client = https_client(&ca, None);
         load("https", &client, &format!("https://{tls}/v1/events"), &bodies(1), batch, concurrency).await;
         let client = https_client(&ca, Some((&client_cert, &client_key)));
-        load("https + client cert", &client, &format!("https://{mtls}/v1/events"), &bodies(2), batch, concurrency).await;
+        load("https + client cert", &client, &format!("https://{mtls}/v1/events"), &bodies(2), batch, concurrency)
+            .await;
         app.shutdown(Duration::from_secs(10)).await;
     });
 }

@@ -54,7 +54,8 @@ fn admin_over_mtls_audits_the_client_and_refuses_literal_secrets() {
     let anonymous = call(addr, "POST /api/v1/actors/hook/resume", &ca.pem(), None, "");
     assert!(anonymous.is_err(), "no client certificate, no admin call: {anonymous:?}");
 
-    let literal = r#"{"id": "scoring", "type": "http", "url": "https://scoring.test/", "bearer_token": "hunter2-literal"}"#;
+    let literal =
+        r#"{"id": "scoring", "type": "http", "url": "https://scoring.test/", "bearer_token": "hunter2-literal"}"#;
     let (status, body) = call(addr, "POST /api/v1/sinks", &ca.pem(), Some(&operator), literal).unwrap();
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("bearer_token") && body.contains("${VAR}"), "names the field and the way out: {body}");

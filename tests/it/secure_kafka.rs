@@ -148,7 +148,7 @@ async fn ingest_and_sink_over(test: &str, bootstrap: &str, props: Vec<(&'static 
             .unwrap();
     let keys: Vec<String> =
         payments.iter().map(|m| String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned()).collect();
-    assert_eq!(keys, [e2e.clone()]);
+    assert_eq!(keys, std::slice::from_ref(&e2e));
     assert_eq!(dlq.len(), 1);
     let reasons: HashMap<String, String> = crate::kafka::headers(&dlq[0]);
     assert!(reasons["pix-dlq-reason"].contains("tax_id"), "{reasons:?}");

@@ -20,6 +20,7 @@ mod kafka;
 mod secure_kafka;
 mod secure_start;
 mod service;
+mod sink_tls;
 mod sinks;
 mod supervision;
 mod tls_listener;

@@ -109,4 +109,16 @@ fn check_config_refuses_what_librdkafka_cannot_serve() {
     assert_eq!(out.status.code(), Some(64));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{file}:5:")) && err.contains("`kafka.properties.ssl.ca.location`"), "{err}");
+
+    // So is a listener certificate that does not exist.
+    std::fs::write(
+        &config,
+        "kafka:\n  bootstrap_servers: embedded\npix: { own_ispbs: [\"99999010\"] }\nsources:\n  - id: api\n    type: http\n    listen: 127.0.0.1:0\n    tls: { cert_file: /nonexistent/cert.pem, key_file: /nonexistent/key.pem }\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN).args(["check-config", "--config"]).arg(&config).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{file}:8:")) && err.contains("`sources[0].tls`"), "{err}");
+    assert!(err.contains("/nonexistent/cert.pem"), "{err}");
 }

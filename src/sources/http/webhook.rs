@@ -75,3 +75,27 @@ pub(crate) fn warn_if_plain(c: &HttpSourceConfig) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::config::HttpSourceConfig;
+
+    fn problems(yaml: &str) -> Vec<&'static str> {
+        let c: HttpSourceConfig = serde_saphyr::from_str(yaml).unwrap();
+        super::problems(&c).into_iter().map(|(f, _)| f).collect()
+    }
+
+    #[test]
+    fn a_webhook_with_tls_must_authenticate_the_psp() {
+        let base = "id: w\nlisten: 127.0.0.1:0\nformat: bcb_webhook\n";
+        assert!(problems(base).is_empty(), "no TLS: allowed, with a loud warning at start");
+        let tls = "tls: { cert_file: c.pem, key_file: k.pem }\n";
+        assert_eq!(problems(&format!("{base}{tls}")), ["tls.client_ca_file"]);
+        let optional = "tls: { cert_file: c.pem, key_file: k.pem, client_ca_file: psp.pem, client_auth: optional }\n";
+        assert_eq!(problems(&format!("{base}{optional}")), ["tls.client_auth"]);
+        let canonical = format!("id: w\nlisten: 127.0.0.1:0\n{tls}");
+        assert!(problems(&canonical).is_empty(), "server-only TLS is fine for other formats");
+        assert_eq!(problems(&format!("{base}path: /v1/events\n")), ["path"]);
+        assert_eq!(problems(&format!("{base}path: hooks/\n")), ["path"]);
+    }
+}

@@ -40,7 +40,7 @@ fn admin_over_mtls_audits_the_client_and_refuses_literal_secrets() {
             f = topics.refund,
             d = topics.dlq,
             s = state.display(),
-            tls = listener_tls(&cert, &key, Some(&clients)),
+            tls = serde_json::to_string(&listener_tls(&cert, &key, Some(&clients))).unwrap(),
         ),
     );
     let log = dir.path().join("log");

@@ -10,8 +10,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
+use crate::config_builder::ConfigBuilder;
 use crate::fixtures::{self, OWN};
-use crate::harness::{TestApp, Topics, config_yaml, unique};
+use crate::harness::{TestApp, Topics, unique};
 
 /// The secured broker's addresses and credentials.
 pub struct Secure {
@@ -128,14 +129,13 @@ fn landed(dir: &std::path::Path, needle: &str) -> bool {
 }
 
 async fn ingest_and_sink_over(test: &str, bootstrap: &str, props: Vec<(&'static str, String)>) {
-    let topics = Topics::new(&unique(test));
     let landing = tempfile::tempdir().unwrap();
-    let mut yaml = config_yaml(bootstrap, &topics, "", &properties_yaml(&props));
-    yaml.push_str(&format!(
-        "sinks:\n  - {{ id: landing, type: file, dir: \"{}\", batch: {{ max_events: 1, max_age: 200ms }} }}\n",
-        landing.path().display()
-    ));
-    let t = TestApp::start_yaml(bootstrap, topics, &yaml).await;
+    let sink = serde_json::json!({"id": "landing", "type": "file", "dir": landing.path(), "batch": {"max_events": 1, "max_age": "200ms"}});
+    let mut config = ConfigBuilder::new(bootstrap, Topics::new(&unique(test))).sink(sink);
+    for (k, v) in &props {
+        config = config.kafka_property(k, v);
+    }
+    let t = TestApp::start_with(&config).await;
     let e2e = fixtures::e2e(OWN);
     let body = serde_json::json!([fixtures::payment(&e2e), fixtures::bad_cpf(&fixtures::e2e(OWN))]);
     let r = t.post("application/json", body.to_string()).await;

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
+use crate::config_builder::ConfigBuilder;
 use crate::fixtures::{self, OWN};
-use crate::harness::{TestApp, Topics, bootstrap, config_yaml, unique};
+use crate::harness::TestApp;
 use crate::tls_support::{Ca, write};
 
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
@@ -49,17 +50,16 @@ async fn http_sink_reaches_an_https_service_with_a_private_ca_and_a_client_certi
     let handle = service.handle();
     actix_rt::spawn(service);
 
-    let b = bootstrap();
-    let topics = Topics::new(&unique("sink-tls"));
-    let mut yaml = config_yaml(&b, &topics, "", "");
-    yaml.push_str(&format!(
-        "sinks:\n  - {{ id: scoring, type: http, url: \"https://127.0.0.1:{port}/score\", topics: [payment], \
-         batch: {{ max_events: 1, max_age: 100ms }}, tls: {{ ca_file: \"{}\", cert_file: \"{}\", key_file: \"{}\" }} }}\n",
-        p("service-ca.pem", &service_ca.pem()),
-        p("sink.pem", &client.cert),
-        p("sink.key", &client.key),
-    ));
-    let t = TestApp::start_yaml(&b, topics, &yaml).await;
+    let sink = serde_json::json!({
+        "id": "scoring", "type": "http", "url": format!("https://127.0.0.1:{port}/score"), "topics": ["payment"],
+        "batch": {"max_events": 1, "max_age": "100ms"},
+        "tls": {
+            "ca_file": p("service-ca.pem", &service_ca.pem()),
+            "cert_file": p("sink.pem", &client.cert),
+            "key_file": p("sink.key", &client.key),
+        },
+    });
+    let t = TestApp::start_with(&ConfigBuilder::for_test("sink-tls").sink(sink)).await;
     let e2e = fixtures::e2e(OWN);
     assert_eq!(t.post("application/json", fixtures::payment(&e2e).to_string()).await.status, 200);
 

@@ -6,15 +6,16 @@
 use std::time::Duration;
 
 use crate::fixtures::{self, OWN};
-use crate::harness::{TestApp, Topics, bootstrap, config_yaml, unique};
+use serde_json::json;
+
+use crate::config_builder::ConfigBuilder;
+use crate::harness::TestApp;
 use crate::kafka::{headers, read_all_async};
 use crate::tls_support::{Ca, listener_tls, post_async, write};
 
-async fn start(test: &str, tls: &str) -> (TestApp, std::net::SocketAddr) {
-    let b = bootstrap();
-    let topics = Topics::new(&unique(test));
-    let source = format!("  - {{ id: secure, type: http, listen: \"127.0.0.1:0\", request_timeout: 8s, tls: {tls} }}");
-    let t = TestApp::start_yaml(&b, topics.clone(), &config_yaml(&b, &topics, &source, "")).await;
+async fn start(test: &str, tls: serde_json::Value) -> (TestApp, std::net::SocketAddr) {
+    let source = json!({"id": "secure", "type": "http", "listen": "127.0.0.1:0", "request_timeout": "8s", "tls": tls});
+    let t = TestApp::start_with(&ConfigBuilder::for_test(test).source(source)).await;
     let addr = t.app.source_addr("secure", Duration::from_secs(10)).await.expect("secure source bound");
     (t, addr)
 }
@@ -26,7 +27,7 @@ async fn client_certificates_are_required_verified_and_recorded() {
     let server = ca.leaf("pix-ingest.test");
     let (cert, key) = (write(dir.path(), "server.pem", &server.cert), write(dir.path(), "server.key", &server.key));
     let client_ca = write(dir.path(), "clients.pem", &ca.pem());
-    let (t, addr) = start("mtls", &listener_tls(&cert, &key, Some(&client_ca))).await;
+    let (t, addr) = start("mtls", listener_tls(&cert, &key, Some(&client_ca))).await;
 
     let good = ca.leaf("psp-client");
     let body = fixtures::payment(&fixtures::e2e(OWN)).to_string();
@@ -60,7 +61,7 @@ async fn tls_without_client_auth_serves_any_client_and_plain_http_is_refused() {
     let ca = Ca::new("pix-ingest test CA");
     let server = ca.leaf("pix-ingest.test");
     let (cert, key) = (write(dir.path(), "s.pem", &server.cert), write(dir.path(), "s.key", &server.key));
-    let (t, addr) = start("tls", &listener_tls(&cert, &key, None)).await;
+    let (t, addr) = start("tls", listener_tls(&cert, &key, None)).await;
     let body = fixtures::payment(&fixtures::e2e(OWN)).to_string();
     let ok = post_async(addr, "/v1/events", &ca.pem(), None, &body).await.expect("TLS without client auth");
     assert_eq!(ok.status, 200, "{}", ok.body);
@@ -79,7 +80,7 @@ async fn replaced_certificate_and_client_ca_files_are_picked_up_without_restart(
     let first = ca1.leaf("server-one");
     let (cert, key) = (write(dir.path(), "s.pem", &first.cert), write(dir.path(), "s.key", &first.key));
     let clients = write(dir.path(), "clients.pem", &ca1.pem());
-    let (t, addr) = start("rotate", &listener_tls(&cert, &key, Some(&clients))).await;
+    let (t, addr) = start("rotate", listener_tls(&cert, &key, Some(&clients))).await;
     let body = || fixtures::payment(&fixtures::e2e(OWN)).to_string();
     let (c1, c2) = (ca1.leaf("client-one"), ca2.leaf("client-two"));
 

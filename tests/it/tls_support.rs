@@ -67,9 +67,12 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 /// The `tls:` block of a listener with these files (client auth when `client_ca` is given).
-pub fn listener_tls(cert: &Path, key: &Path, client_ca: Option<&Path>) -> String {
-    let ca = client_ca.map(|c| format!(", client_ca_file: \"{}\"", c.display())).unwrap_or_default();
-    format!("{{ cert_file: \"{}\", key_file: \"{}\"{ca}, reload_interval: 200ms }}", cert.display(), key.display())
+pub fn listener_tls(cert: &Path, key: &Path, client_ca: Option<&Path>) -> serde_json::Value {
+    let mut tls = serde_json::json!({"cert_file": cert, "key_file": key, "reload_interval": "200ms"});
+    if let Some(ca) = client_ca {
+        tls["client_ca_file"] = serde_json::json!(ca);
+    }
+    tls
 }
 
 /// What one HTTPS request got.

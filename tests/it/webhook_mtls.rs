@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use crate::config_builder::ConfigBuilder;
 use crate::fixtures::{self, OTHER};
-use crate::harness::{TestApp, Topics, bootstrap, config_yaml, unique};
+use crate::harness::TestApp;
 use crate::kafka::{headers, read_all_async};
 use crate::tls_support::{Ca, listener_tls, post_async, write};
 
@@ -20,13 +21,11 @@ async fn activation_and_notifications_need_the_psps_certificate() {
     let (cert, key) = (write(dir.path(), "s.pem", &server.cert), write(dir.path(), "s.key", &server.key));
     let chain = write(dir.path(), "psp-chain.pem", &psp.pem());
     let tls = listener_tls(&cert, &key, Some(&chain));
-    let b = bootstrap();
-    let topics = Topics::new(&unique("webhook-mtls"));
-    let source = format!(
-        "  - {{ id: pix-webhook, type: http, listen: \"127.0.0.1:0\", format: bcb_webhook, path: /pix-ingest/webhook, \
-         request_timeout: 8s, tls: {tls} }}"
-    );
-    let t = TestApp::start_yaml(&b, topics.clone(), &config_yaml(&b, &topics, &source, "")).await;
+    let source = serde_json::json!({
+        "id": "pix-webhook", "type": "http", "listen": "127.0.0.1:0", "format": "bcb_webhook",
+        "path": "/pix-ingest/webhook", "request_timeout": "8s", "tls": tls,
+    });
+    let t = TestApp::start_with(&ConfigBuilder::for_test("webhook-mtls").source(source)).await;
     let addr = t.app.source_addr("pix-webhook", Duration::from_secs(10)).await.unwrap();
     let psp_client = psp.leaf("webhook-sender.psp.test");
 

@@ -1,8 +1,8 @@
 //! The start-up connection check: one metadata round trip to the cluster, through TLS and SASL,
 //! within `kafka.connect_timeout`. librdkafka retries a failing broker forever and reports why
-//! only as error events; a client context collects them here, so a start that cannot work fails
-//! fast with the broker and the cause (docs/engineering-notes.md §9): authentication failed, TLS (untrusted certificate,
-//! handshake), connection refused, DNS, or no answer at all.
+//! only as error events (docs/engineering-notes.md §9); a client context collects them here, so a
+//! start that cannot work fails fast with the broker and the cause: authentication failed, TLS
+//! (untrusted certificate, handshake), connection refused, DNS, or no answer at all.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};

@@ -87,6 +87,10 @@ pub fn is_connection_property(key: &str) -> bool {
         || key.starts_with("socket.")
         || key.starts_with("broker.")
         || key == "client.rack"
+        || key == "client.dns.lookup"
+        || key == "enable.ssl.certificate.verification"
+        || key == "https.ca.location"
+        || key == "https.ca.pem"
 }
 
 /// `Producer::flush` blocks its thread; run it off the event loop.

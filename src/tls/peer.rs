@@ -57,6 +57,16 @@ fn mask_ids(text: &str) -> String {
     out
 }
 
+/// actix-web's `on_connect` hook: stores the [`PeerIdentity`] of a TLS connection whose client
+/// sent a (verified) certificate in the connection's extensions (`HttpRequest::conn_data`).
+pub fn record_peer(conn: &dyn Any, ext: &mut Extensions) {
+    let Some(stream) = conn.downcast_ref::<TlsStream<TcpStream>>() else { return };
+    let (_, session) = stream.get_ref();
+    if let Some(id) = session.peer_certificates().and_then(|c| c.first()).and_then(|c| PeerIdentity::from_der(c)) {
+        ext.insert(id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::mask_ids;
@@ -69,15 +79,5 @@ mod tests {
         );
         assert_eq!(mask_ids("CN=FULANO:529.982.247-25"), "CN=FULANO:***.***.***-25");
         assert_eq!(mask_ids("CN=webhook.psp.example, OU=v2, L=2026"), "CN=webhook.psp.example, OU=v2, L=2026");
-    }
-}
-
-/// actix-web's `on_connect` hook: stores the [`PeerIdentity`] of a TLS connection whose client
-/// sent a (verified) certificate in the connection's extensions (`HttpRequest::conn_data`).
-pub fn record_peer(conn: &dyn Any, ext: &mut Extensions) {
-    let Some(stream) = conn.downcast_ref::<TlsStream<TcpStream>>() else { return };
-    let (_, session) = stream.get_ref();
-    if let Some(id) = session.peer_certificates().and_then(|c| c.first()).and_then(|c| PeerIdentity::from_der(c)) {
-        ext.insert(id);
     }
 }

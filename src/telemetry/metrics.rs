@@ -74,6 +74,17 @@ fn unreachable_metric(name: &str, e: prometheus::Error) -> ! {
     panic!("metric {name} cannot be registered: {e}")
 }
 
+/// What an operator asks first: which build is running (`pix_ingest_build_info{version,commit}`,
+/// always 1), and the standard `process_*` families (CPU seconds, resident memory, open file
+/// descriptors, start time; Linux only, read from /proc).
+fn register_process_families(r: &Registry) {
+    let info = gauge(r, "pix_ingest_build_info", "Always 1; the labels name the running build", &["version", "commit"]);
+    info.with_label_values(&[crate::base::VERSION, crate::base::COMMIT]).set(1);
+    #[cfg(target_os = "linux")]
+    r.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+        .unwrap_or_else(|e| unreachable_metric("process_*", e));
+}
+
 const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 impl Metrics {
@@ -87,6 +98,7 @@ impl Metrics {
         )
         .unwrap_or_else(|e| unreachable_metric("pix_ingest_actor_state", e));
         r.register(Box::new(actor_state.clone())).unwrap_or_else(|e| unreachable_metric("pix_ingest_actor_state", e));
+        register_process_families(&r);
         Self {
             received: counter(&r, "pix_ingest_events_received_total", "Items received by a source", &["source"]),
             source_records: counter(
@@ -208,5 +220,22 @@ mod tests {
         // two apps in one process each have their own registry
         let other = Metrics::new();
         assert!(!other.render().contains("source=\"api\""));
+    }
+
+    #[test]
+    fn build_info_and_process_families_are_exposed() {
+        let text = Metrics::new().render();
+        let info = format!(
+            "pix_ingest_build_info{{commit=\"{}\",version=\"{}\"}} 1",
+            crate::base::COMMIT,
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.contains(&info), "{text}");
+        assert!(!crate::base::COMMIT.is_empty());
+        if cfg!(target_os = "linux") {
+            for family in ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds"] {
+                assert!(text.contains(&format!("\n{family} ")), "{family} missing:\n{text}");
+            }
+        }
     }
 }

@@ -15,8 +15,11 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-/// The ECS event formatter.
-pub struct Ecs;
+/// The ECS event formatter; `service` is the `service.name` of every line.
+pub struct Ecs {
+    /// `telemetry.service_name` (or `OTEL_SERVICE_NAME`, or `pix-ingest`).
+    pub service: String,
+}
 
 struct Fields<'a>(&'a mut Map<String, Value>);
 
@@ -63,7 +66,7 @@ where
         );
         map.insert("log.level".into(), Value::String(meta.level().as_str().to_ascii_lowercase()));
         map.insert("log.logger".into(), Value::String(meta.target().to_owned()));
-        map.insert("service.name".into(), Value::String("pix-ingest".into()));
+        map.insert("service.name".into(), Value::String(self.service.clone()));
         map.insert("ecs.version".into(), Value::String("8.11.0".into()));
         let cx = tracing::Span::current().context();
         let sc = cx.span().span_context().clone();

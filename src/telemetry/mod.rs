@@ -43,20 +43,23 @@ fn log_layer(cfg: &TelemetryConfig) -> Result<Box<dyn Layer<Registry> + Send + S
     let directives = format!("buoyant_kernel=warn,buoyant_kernel::snapshot::builder=off,{}", cfg.log_level);
     let filter = EnvFilter::try_new(directives)?;
     Ok(match cfg.log_format {
-        LogFormat::Json => tracing_subscriber::fmt::layer().event_format(ecs::Ecs).with_filter(filter).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .event_format(ecs::Ecs { service: cfg.service_name().to_owned() })
+            .with_filter(filter)
+            .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(false).with_filter(filter).boxed(),
     })
 }
 
-/// The provider for an exporter, with the configured sampling.
-pub fn provider<E>(exporter: E, sampling_ratio: f64) -> SdkTracerProvider
+/// The provider for an exporter, with the configured sampling and `service.name`.
+pub fn provider<E>(exporter: E, sampling_ratio: f64, service_name: &str) -> SdkTracerProvider
 where
     E: opentelemetry_sdk::trace::SpanExporter + 'static,
 {
     SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(sampling_ratio))))
-        .with_resource(Resource::builder().with_service_name("pix-ingest").build())
+        .with_resource(Resource::builder().with_service_name(service_name.to_owned()).build())
         .build()
 }
 
@@ -103,7 +106,7 @@ pub fn init(cfg: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
         .with_timeout(std::time::Duration::from_secs(2))
         .build()
         .map_err(|source| TelemetryError::Exporter { endpoint: endpoint.clone(), source })?;
-    let provider = provider(exporter, cfg.sampling_ratio);
+    let provider = provider(exporter, cfg.sampling_ratio, cfg.service_name());
     tracing_subscriber::registry().with(vec![logs, trace_layer(&provider)]).try_init()?;
     Ok(TelemetryGuard { provider: Some(provider) })
 }

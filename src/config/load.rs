@@ -26,6 +26,36 @@ pub fn load(path: &Path, vars: &dyn VarSource) -> Result<Config, ConfigErrors> {
 
 /// Loads config text; `file` names it in errors.
 pub fn load_str(file: &str, text: &str, vars: &dyn VarSource) -> Result<Config, ConfigErrors> {
+    load_text(file, text, vars, NotBuilt::Refuse).map(|(config, _)| config)
+}
+
+/// What loading does with a sink whose kind this binary was built without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotBuilt {
+    /// An error naming the entry and the cargo feature (every file an operator wrote).
+    Refuse,
+    /// Left out of the config and reported (the bundled demo, which serves every build).
+    LeaveOut,
+}
+
+/// A sink left out because its kind is not built in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut {
+    /// The sink id.
+    pub id: String,
+    /// Its `type`.
+    pub kind: &'static str,
+    /// The cargo feature it needs.
+    pub feature: &'static str,
+}
+
+/// Loads config text, with `not_built` deciding about sink kinds this binary lacks.
+pub fn load_text(
+    file: &str,
+    text: &str,
+    vars: &dyn VarSource,
+    not_built: NotBuilt,
+) -> Result<(Config, Vec<LeftOut>), ConfigErrors> {
     let err = |line, column, field: &str, message: String| ConfigError {
         file: file.to_owned(),
         line,
@@ -52,11 +82,21 @@ pub fn load_str(file: &str, text: &str, vars: &dyn VarSource) -> Result<Config, 
 
     let mut errors = Vec::new();
     apply_overrides(&mut config, vars, &mut errors, file);
+    let mut left_out = Vec::new();
+    if not_built == NotBuilt::LeaveOut {
+        config.sinks.retain(|s| match s.kind().compiled_out() {
+            Some(feature) => {
+                left_out.push(LeftOut { id: s.id().to_owned(), kind: s.type_name(), feature });
+                false
+            }
+            None => true,
+        });
+    }
     for (field, message) in super::check::check(&config) {
         let (line, column) = locate(&text, &field).map_or((None, None), |(l, c)| (Some(l), Some(c)));
         errors.push(err(line, column, &field, message));
     }
-    if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
+    if errors.is_empty() { Ok((config, left_out)) } else { Err(ConfigErrors(errors)) }
 }
 
 /// Parses with serde-saphyr (strict booleans: `yes`/`no`/`on` stay strings) and records the
@@ -99,6 +139,9 @@ fn apply_overrides(config: &mut Config, vars: &dyn VarSource, errors: &mut Vec<C
     }
     if let Some(v) = vars.get("PIX_INGEST_LOG_LEVEL") {
         config.telemetry.log_level = v;
+    }
+    if let Err((var, message)) = config.telemetry.apply_otel_env(vars) {
+        env_err(var, message);
     }
 }
 

@@ -57,7 +57,8 @@ pub fn file_problems(config: &Config) -> Vec<(String, String)> {
     out
 }
 
-fn check_files(file: &str, text: &str, config: &Config) -> Result<(), ConfigErrors> {
+/// The file problems of `config` as errors located in `text` (its interpolated source).
+pub(super) fn check_files(file: &str, text: &str, config: &Config) -> Result<(), ConfigErrors> {
     let errors: Vec<ConfigError> = file_problems(config)
         .into_iter()
         .map(|(field, message)| {

@@ -12,6 +12,7 @@ pub mod batch;
 pub mod delta;
 pub mod file;
 pub mod http;
+pub mod not_built;
 pub mod quarantine;
 mod record;
 pub mod runner;
@@ -34,6 +35,9 @@ kind_registry! {
         /// A Delta Lake table, exactly once (feature `delta`, on by default).
         #[cfg(feature = "delta")]
         Delta(delta::DeltaSinkConfig) = "delta",
+        /// `delta` in a build without the feature: parsed, then refused or left out by name.
+        #[cfg(not(feature = "delta"))]
+        Delta(not_built::NotBuiltSinkConfig) = "delta",
     }
 }
 
@@ -83,6 +87,10 @@ pub trait SinkKind {
     /// What a permanent write error does.
     fn on_permanent(&self) -> OnPermanent {
         OnPermanent::Fail
+    }
+    /// The cargo feature this kind needs, when this binary was built without it.
+    fn compiled_out(&self) -> Option<&'static str> {
+        None
     }
 }
 
@@ -172,13 +180,12 @@ mod tests {
 
     #[test]
     fn serialised_type_is_the_registered_name() {
-        let mut yaml = String::from("[{id: a, type: http, url: 'http://127.0.0.1:1/'}, {id: b, type: file, dir: d}");
-        if cfg!(feature = "delta") {
-            yaml.push_str(", {id: c, type: delta, table_uri: t, pii_salt: '0123456789abcdef'}");
-        }
-        yaml.push(']');
-        let all: Vec<SinkConfig> = serde_saphyr::from_str(&yaml).unwrap();
+        // Without the feature `delta`, the delta entry parses as the not-built kind.
+        let yaml = "[{id: a, type: http, url: 'http://127.0.0.1:1/'}, {id: b, type: file, dir: d}, \
+                    {id: c, type: delta, table_uri: t, pii_salt: '0123456789abcdef'}]";
+        let all: Vec<SinkConfig> = serde_saphyr::from_str(yaml).unwrap();
         assert_eq!(all.len(), SinkConfig::TYPE_NAMES.len(), "one example per registered kind");
+        assert_eq!(all[2].kind().compiled_out().is_some(), !cfg!(feature = "delta"));
         for s in &all {
             let v = serde_json::to_value(s).unwrap();
             assert_eq!(v["type"], s.type_name());

@@ -10,6 +10,7 @@
 //!
 //! # Who owns what (dependencies point down this list; `scripts/layers` checks it)
 //! - [`app`]: wiring it all from a `Config`; graceful shutdown. [`load_gen`]: `pix-ingest gen`.
+//!   [`healthcheck`]: `pix-ingest healthcheck`. [`guide`]: what the bundled demo tells a newcomer.
 //! - [`admin`]: the admin HTTP API; it talks only to the supervisor.
 //! - [`supervisor`]: the registry of every actor (sources, sinks, router, dead letter), restarts
 //!   with backoff, FAILED, readiness, and the persisted changes of the admin API.
@@ -33,6 +34,8 @@ pub mod app;
 pub mod base;
 pub mod config;
 pub mod dead_letter;
+pub mod guide;
+pub mod healthcheck;
 pub mod kafka;
 pub mod lifecycle;
 pub mod load_gen;

@@ -1,6 +1,9 @@
 //! `pix-ingest gen`: synthetic Pix events sent to a running pix-ingest over HTTP at a target rate
 //! (or written as NDJSON to a file), with a progress bar and a final report of what the instance
-//! answered: sent, accepted, rejected, unavailable, achieved rate, request latency percentiles.
+//! answered: sent, accepted, rejected, unavailable, achieved rate, request latency percentiles
+//! (over every request). [`GenReport::failure`] is the rule `main` exits 1 by: any request
+//! without a usable answer (unreachable target, an error status, a body that is not an ingest
+//! answer) or any record the instance reported unavailable.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -69,8 +72,28 @@ pub struct GenReport {
     pub seconds: f64,
     /// Achieved events per second.
     pub events_per_second: f64,
-    /// Request latency percentiles in milliseconds.
+    /// Request latency percentiles in milliseconds, over every request.
     pub latency_ms: Latency,
+    /// The first request failure, e.g. `connection refused` or `answered 404`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+}
+
+impl GenReport {
+    /// Why the run counts as failed, when it does: any failed request or unavailable record.
+    pub fn failure(&self) -> Option<String> {
+        if self.failed_requests == 0 && self.unavailable == 0 {
+            return None;
+        }
+        let mut why = format!(
+            "{} of {} requests got no usable answer, {} of {} records unavailable",
+            self.failed_requests, self.requests, self.unavailable, self.sent
+        );
+        if let Some(e) = &self.first_error {
+            why.push_str(&format!(" (first failure: {e})"));
+        }
+        Some(why)
+    }
 }
 
 /// Latency percentiles.
@@ -199,12 +222,17 @@ async fn send(args: &GenArgs, synth: &mut Synth, report: &mut GenReport, bar: &P
     while let Some(done) = tasks.join_next().await {
         account(report, done, &mut latencies);
     }
+    report.latency_ms = percentiles(&mut latencies);
+    Ok(())
+}
+
+/// Nearest-rank percentiles (in ms) of every latency given.
+fn percentiles(latencies: &mut [Duration]) -> Latency {
     latencies.sort();
     let pct = |p: f64| {
         latencies.get(((latencies.len().saturating_sub(1)) as f64 * p) as usize).map_or(0.0, |d| d.as_secs_f64() * 1e3)
     };
-    report.latency_ms = Latency { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), max: pct(1.0) };
-    Ok(())
+    Latency { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), max: pct(1.0) }
 }
 
 type Done = (u64, Duration, Result<(u64, u64, u64), String>);
@@ -219,13 +247,17 @@ fn account(report: &mut GenReport, done: Result<Done, tokio::task::JoinError>, l
                     report.rejected += r;
                     report.unavailable += u;
                 }
-                Err(_) => {
+                Err(e) => {
                     report.failed_requests += 1;
                     report.unavailable += n;
+                    report.first_error.get_or_insert(e);
                 }
             }
         }
-        Err(_) => report.failed_requests += 1,
+        Err(e) => {
+            report.failed_requests += 1;
+            report.first_error.get_or_insert(format!("the request task failed: {e}"));
+        }
     }
 }
 
@@ -236,9 +268,17 @@ async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(u64
         .body(body)
         .send()
         .await
-        .map_err(|e| e.to_string())?;
-    let v: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
-    let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64).ok_or_else(|| format!("no `{k}` in the answer"));
+        .map_err(|e| crate::base::error_chain(&e))?;
+    let status = resp.status().as_u16();
+    // The ingest answers: 200, 207, 422 (records judged) and 503 (records unavailable, counted as
+    // such); anything else (401, 404, 413, 500...) is a failed request.
+    if !matches!(status, 200 | 207 | 422 | 503) {
+        return Err(format!("answered {status}"));
+    }
+    let v: serde_json::Value = resp.json().await.map_err(|e| format!("answered {status} with no JSON: {e}"))?;
+    let n = |k: &str| {
+        v.get(k).and_then(serde_json::Value::as_u64).ok_or_else(|| format!("answered {status} without `{k}`"))
+    };
     Ok((n("accepted")?, n("rejected")?, n("unavailable")?))
 }
 
@@ -258,5 +298,36 @@ impl std::fmt::Display for GenReport {
             "latency     p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             self.latency_ms.p50, self.latency_ms.p90, self.latency_ms.p99, self.latency_ms.max
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_cover_every_request() {
+        let mut all: Vec<Duration> = (1..=100).rev().map(Duration::from_millis).collect();
+        let l = percentiles(&mut all);
+        assert_eq!((l.p50, l.p90, l.p99, l.max), (50.0, 90.0, 99.0, 100.0));
+        assert_eq!(percentiles(&mut []).max, 0.0);
+    }
+
+    #[test]
+    fn any_failed_request_or_unavailable_record_is_a_failure() {
+        let ok = GenReport { sent: 10, requests: 1, accepted: 9, rejected: 1, ..GenReport::default() };
+        assert_eq!(ok.failure(), None);
+        let refused = GenReport {
+            sent: 10,
+            requests: 1,
+            failed_requests: 1,
+            unavailable: 10,
+            first_error: Some("connection refused".into()),
+            ..GenReport::default()
+        };
+        let why = refused.failure().unwrap();
+        assert!(why.contains("1 of 1 requests") && why.contains("connection refused"), "{why}");
+        let unavailable = GenReport { sent: 10, requests: 1, accepted: 5, unavailable: 5, ..GenReport::default() };
+        assert!(unavailable.failure().unwrap().contains("5 of 10 records unavailable"));
     }
 }

@@ -1,18 +1,20 @@
 //! The `pix-ingest` binary: CLI -> config -> logs -> App -> wait for a signal -> drain.
-//! Only this file chooses exit codes: 64 bad usage or config, 69 cannot start, 0 clean stop.
+//! Only this file chooses exit codes: 64 bad usage or config, 69 cannot start, 1 a failed check
+//! (shutdown past its grace, `gen` with failed requests, `healthcheck` unhealthy), 0 otherwise.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use pix_ingest::app::AppHandle;
-use pix_ingest::config::{self, vars::ProcessEnv};
+use pix_ingest::config::{ConfigFile, Loaded, vars::ProcessEnv};
 
-/// The bundled demo config: embedded broker, loopback listener.
-const DEFAULT_CONFIG: &str = include_str!("../config/dev.yaml");
+/// `--version`: the package version and the commit it was built from.
+const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("PIX_INGEST_COMMIT"), ")");
 
 #[derive(Parser)]
-#[command(name = "pix-ingest", version, about = "Validate Pix events and route them to Kafka")]
+#[command(name = "pix-ingest", version, long_version = LONG_VERSION, about = "Validate Pix events and route them to Kafka")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,37 +22,55 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the service (default config: the bundled embedded demo, config/dev.yaml).
+    /// Run the service. Config: --config, else $PIX_INGEST_CONFIG, else the bundled demo
+    /// (config/dev.yaml: embedded broker, a generator, file and Delta sinks under ./data/).
     Run {
         /// YAML config file.
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Check a config file and exit (non-zero with file, line and field on error).
+    /// Check a config file and exit (non-zero with file, line and field on error); the same
+    /// choice of file as `run`.
     CheckConfig {
         /// YAML config file.
         #[arg(long, short)]
-        config: PathBuf,
+        config: Option<PathBuf>,
     },
     /// Print the JSON Schema of the canonical Pix event.
     PrintSchema,
-    /// Send synthetic Pix events to a running pix-ingest (or write NDJSON) and report.
+    /// Send synthetic Pix events to a running pix-ingest (or write NDJSON) and report; exit 1
+    /// when any request failed or any record was unavailable.
     Gen(pix_ingest::load_gen::GenArgs),
+    /// Exit 0 when a running pix-ingest answers its liveness URL with a 2xx, else 1 (the
+    /// container's HEALTHCHECK).
+    Healthcheck {
+        /// URL to GET; default: /healthz on the admin listener of the config `run` would use.
+        #[arg(long)]
+        url: Option<String>,
+        /// YAML config file (to find the admin listener), chosen as for `run`.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// How long to wait for the answer.
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::CheckConfig { config } => match config::load_checked(&config, &ProcessEnv) {
-            Ok(_) => {
-                eprintln!("{}: OK", config.display());
-                ExitCode::SUCCESS
+    match Cli::parse().command {
+        Command::CheckConfig { config } => {
+            let file = ConfigFile::choose(config, &ProcessEnv);
+            match file.load(&ProcessEnv) {
+                Ok(_) => {
+                    eprintln!("{}: OK", file.name());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprint!("{e}");
+                    ExitCode::from(64)
+                }
             }
-            Err(e) => {
-                eprint!("{e}");
-                ExitCode::from(64)
-            }
-        },
+        }
         Command::PrintSchema => {
             #[allow(clippy::print_stdout)]
             {
@@ -58,59 +78,109 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Gen(args) => {
-            let json = args.json;
-            let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("cannot start the runtime: {e}");
-                    return ExitCode::from(69);
-                }
-            };
-            match rt.block_on(pix_ingest::load_gen::run(args)) {
-                Ok(report) => {
-                    #[allow(clippy::print_stdout)]
-                    if json {
-                        println!("{}", serde_json::to_string(&report).unwrap_or_default());
-                    } else {
-                        println!("{report}");
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("pix-ingest gen: {e}");
-                    ExitCode::from(64)
-                }
-            }
-        }
+        Command::Gen(args) => generate(args),
+        Command::Healthcheck { url, config, timeout } => healthcheck(url, config, timeout),
         Command::Run { config } => {
-            let loaded = match &config {
-                Some(path) => config::load_checked(path, &ProcessEnv),
-                None => config::load_str_checked("config/dev.yaml (bundled)", DEFAULT_CONFIG, &ProcessEnv),
-            };
-            let cfg = match loaded {
-                Ok(c) => c,
+            let file = ConfigFile::choose(config, &ProcessEnv);
+            let loaded = match file.load(&ProcessEnv) {
+                Ok(l) => l,
                 Err(e) => {
                     eprint!("{e}");
                     return ExitCode::from(64);
                 }
             };
-            let _telemetry = match pix_ingest::telemetry::init(&cfg.telemetry) {
+            let _telemetry = match pix_ingest::telemetry::init(&loaded.config.telemetry) {
                 Ok(guard) => guard,
                 Err(e) => {
                     eprintln!("cannot initialise logging and tracing: {e}");
                     return ExitCode::from(64);
                 }
             };
-            run(cfg)
+            tracing::info!(config = %file.name(), commit = pix_ingest::base::COMMIT, "pix-ingest {}.", pix_ingest::base::VERSION);
+            for l in &loaded.left_out {
+                tracing::warn!(sink = %l.id, kind = l.kind, "Sink left out of the demo: this binary was built without the cargo feature `{}`.", l.feature);
+            }
+            run(loaded, file == ConfigFile::Bundled)
         }
     }
 }
 
-fn run(cfg: config::Config) -> ExitCode {
+/// A small runtime for the client commands (`gen`, `healthcheck`).
+fn client_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| {
+        eprintln!("cannot start the runtime: {e}");
+        ExitCode::from(69)
+    })
+}
+
+fn generate(args: pix_ingest::load_gen::GenArgs) -> ExitCode {
+    let json = args.json;
+    let rt = match client_runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(pix_ingest::load_gen::run(args)) {
+        Ok(report) => {
+            #[allow(clippy::print_stdout)]
+            if json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                println!("{report}");
+            }
+            match report.failure() {
+                Some(why) => {
+                    eprintln!("pix-ingest gen: FAILED: {why}");
+                    ExitCode::from(1)
+                }
+                None => ExitCode::SUCCESS,
+            }
+        }
+        Err(e) => {
+            eprintln!("pix-ingest gen: {e}");
+            ExitCode::from(64)
+        }
+    }
+}
+
+fn healthcheck(url: Option<String>, config: Option<PathBuf>, timeout: Duration) -> ExitCode {
+    let url = match url {
+        Some(u) => u,
+        None => {
+            let file = ConfigFile::choose(config, &ProcessEnv);
+            let found = file.load(&ProcessEnv).map_err(|e| e.to_string()).and_then(|l| {
+                pix_ingest::healthcheck::admin_url(&l.config).map_err(|e| format!("{}: {e}", file.name()))
+            });
+            match found {
+                Ok(u) => u,
+                Err(e) => {
+                    eprintln!("pix-ingest healthcheck: {e}");
+                    return ExitCode::from(64);
+                }
+            }
+        }
+    };
+    let rt = match client_runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(pix_ingest::healthcheck::check(&url, timeout)) {
+        Ok(status) => {
+            eprintln!("{url}: {status} healthy");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("pix-ingest healthcheck: UNHEALTHY: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(loaded: Loaded, demo: bool) -> ExitCode {
+    let cfg = loaded.config;
     let grace = cfg.shutdown.grace;
     let system = actix::System::new();
     system.block_on(async move {
+        let guide = demo.then(|| cfg.clone());
         let app = match AppHandle::start(cfg).await {
             Ok(a) => a,
             Err(error) => {
@@ -119,6 +189,11 @@ fn run(cfg: config::Config) -> ExitCode {
             }
         };
         tracing::info!(bootstrap = %app.bootstrap_servers(), embedded = app.is_embedded(), "pix-ingest started.");
+        if let Some(cfg) = guide {
+            for line in pix_ingest::guide::demo(&app, &cfg).await {
+                tracing::info!("Demo: {line}");
+            }
+        }
         wait_for_signal().await;
         tracing::info!(?grace, "Shutting down: sources stop taking input, in-flight work finishes.");
         if app.shutdown(grace).await {

@@ -62,3 +62,40 @@ async fn generator_source_publishes_its_total() {
     assert!(dead > 0 && published > dead, "valid and invalid events: {published} / {dead}");
     t.stop().await;
 }
+
+/// `pix-ingest gen` exits 1, naming the cause, when nothing listens at the target.
+#[test]
+fn gen_fails_naming_the_cause_when_the_target_is_unreachable() {
+    let url = format!("http://127.0.0.1:{}/v1/events", crate::service::free_port());
+    let out = std::process::Command::new(BIN)
+        .args(["gen", "--url", &url, "--count", "20", "--batch", "10", "--rate", "1000", "--json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("FAILED") && err.contains("2 of 2 requests") && err.contains("Connection refused"), "{err}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["failed_requests"].as_u64(), report["unavailable"].as_u64()), (Some(2), Some(20)), "{report}");
+}
+
+/// ... and when the instance answers with errors (here a wrong path: 404).
+#[actix_rt::test]
+async fn gen_fails_when_the_target_answers_errors() {
+    let t = TestApp::start("gen-404").await;
+    let url = t.url("/v1/nope");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(BIN)
+            .args(["gen", "--url", &url, "--count", "30", "--batch", "10", "--rate", "1000", "--json"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("answered 404"), "{err}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failed_requests"], 3, "{report}");
+    assert_eq!(counts(&t).await, (0, 0), "nothing reached Kafka");
+    t.stop().await;
+}

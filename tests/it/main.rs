@@ -7,9 +7,13 @@ mod admin_api;
 mod admin_tls;
 mod broker_down;
 mod cli;
+mod cli_env;
 mod config_builder;
+mod container;
 #[cfg(feature = "delta")]
 mod delta;
+#[cfg(feature = "delta")]
+mod demo;
 mod file_source;
 mod fixtures;
 mod formats;

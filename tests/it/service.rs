@@ -1,5 +1,8 @@
 //! The real binary as a child process: start it on a config, wait for a port, read its log.
-//! For the tests that must kill it (-9 or SIGTERM) or read what it prints.
+//! For the tests that must kill it (-9 or SIGTERM) or read what it prints. The child runs in the
+//! directory of its config (a temp dir: relative paths such as the default admin state file
+//! `data/admin-state.json` land there, never in the repository), and without the variables that
+//! choose a config, listen addresses or trace export, unless a test sets them.
 
 use std::net::TcpStream;
 use std::path::Path;
@@ -11,16 +14,36 @@ use crate::wait::{holds, wait_until_blocking};
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_pix-ingest");
 
-/// `pix-ingest run --config <config>`, stdout and stderr appended to `log`.
+/// Variables of the environment the binary reads besides `${VAR}` references.
+const CHOOSING_VARS: [&str; 8] = [
+    "PIX_INGEST_CONFIG",
+    "PIX_INGEST_LISTEN",
+    "PIX_INGEST_ADMIN_LISTEN",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_SERVICE_NAME",
+];
+
+/// `pix-ingest run --config <config>` in the config's directory, stdout and stderr appended to
+/// `log`.
 pub fn spawn(config: &Path, log: &Path) -> Child {
+    let dir = config.parent().unwrap();
+    command(dir, &["run", "--config", config.to_str().unwrap()], &[], log).spawn().unwrap()
+}
+
+/// `pix-ingest ARGS` in `dir` with `env` set (and the other choosing variables unset), stdout
+/// and stderr appended to `log`; not started yet.
+pub fn command(dir: &Path, args: &[&str], env: &[(&str, &str)], log: &Path) -> Command {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-    Command::new(BIN)
-        .args(["run", "--config", config.to_str().unwrap()])
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap()
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).current_dir(dir).stdout(log.try_clone().unwrap()).stderr(log).stdin(Stdio::null());
+    for var in CHOOSING_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    cmd
 }
 
 /// Waits until the child listens on 127.0.0.1:`port`; fails if it exits first.

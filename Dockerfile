@@ -15,10 +15,12 @@
 FROM rust:1.95-bookworm AS build
 # The commit for pix_ingest_build_info and --version (there is no .git in the build context).
 ARG PIX_INGEST_BUILD_COMMIT=unknown
+# librdkafka is built from source: OpenSSL, zlib, Cyrus SASL (GSSAPI) and libcurl (OIDC).
 # Packages float with the base image's Debian point release (pinning exact versions breaks the
 # build at the next point release); the base images are the pin.
 # hadolint ignore=DL3008
 RUN apt-get update && apt-get install -y --no-install-recommends pkg-config libssl-dev zlib1g-dev perl make \
+        libsasl2-dev libcurl4-openssl-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock rust-toolchain.toml build.rs ./
@@ -30,8 +32,11 @@ COPY benches ./benches
 RUN cargo build --release --locked --bin pix-ingest
 
 FROM debian:bookworm-slim
+# What the binary links (tests/it/container.rs checks this list against its NEEDED libraries), and
+# the MIT GSSAPI plugin Cyrus SASL loads for Kerberos.
 # hadolint ignore=DL3008
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libssl3 zlib1g \
+        libsasl2-2 libsasl2-modules-gssapi-mit libcurl4 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 pix \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/pix-ingest --no-create-home --shell /usr/sbin/nologin pix \

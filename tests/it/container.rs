@@ -25,6 +25,8 @@ struct FinalStage {
     entrypoint: Vec<String>,
     cmd: Vec<String>,
     healthcheck: Vec<String>,
+    /// Packages its `apt-get install` lines install.
+    packages: Vec<String>,
 }
 
 fn json_list(text: &str) -> Vec<String> {
@@ -47,6 +49,12 @@ fn final_stage(path: &Path) -> FinalStage {
             "ENTRYPOINT" => stage.entrypoint = json_list(rest),
             "CMD" => stage.cmd = json_list(rest),
             "HEALTHCHECK" => stage.healthcheck = json_list(rest.split_once("CMD").expect("HEALTHCHECK CMD").1),
+            "RUN" => {
+                for install in rest.split("apt-get install").skip(1) {
+                    let words = install.split("&&").next().unwrap_or_default().split_whitespace();
+                    stage.packages.extend(words.filter(|w| !w.starts_with('-')).map(str::to_owned));
+                }
+            }
             "ENV" => {
                 for pair in rest.split_whitespace() {
                     let (k, v) = pair.split_once('=').expect("ENV KEY=VALUE");
@@ -57,6 +65,22 @@ fn final_stage(path: &Path) -> FinalStage {
         }
     }
     stage
+}
+
+/// The Debian package holding `path` (a library `ldd` resolved), by its real path.
+fn debian_package(path: &str) -> String {
+    let real = std::fs::canonicalize(path).unwrap();
+    let real = real.to_str().unwrap();
+    // Merged /usr: dpkg knows a library under one of /lib and /usr/lib.
+    let candidates = [real.to_owned(), format!("/usr{real}"), real.trim_start_matches("/usr").to_owned()];
+    for candidate in candidates {
+        let out = Command::new("dpkg").args(["-S", &candidate]).output().expect("dpkg (the runtime image is Debian)");
+        if out.status.success() {
+            let text = String::from_utf8_lossy(&out.stdout);
+            return text.split(':').next().unwrap_or_default().trim().to_owned();
+        }
+    }
+    panic!("no Debian package holds {path}");
 }
 
 /// The image's user as (uid, gid), numeric as Kubernetes' runAsNonRoot needs it.
@@ -178,6 +202,38 @@ fn the_image_runs_its_default_command_as_its_user_in_an_empty_volume() {
     let after = healthcheck();
     assert_eq!(after.status.code(), Some(1), "unhealthy once stopped");
     assert!(String::from_utf8_lossy(&after.stderr).contains("Connection refused"), "{after:?}");
+}
+
+/// Every shared library the binary needs directly comes from a package the runtime stage
+/// installs, or from the slim base image itself (libc6, libgcc-s1). This machine runs the same
+/// Debian release as the image's base, so the packages that hold the libraries here are the
+/// image's packages.
+#[test]
+fn the_runtime_image_installs_every_library_the_binary_links() {
+    let stage = final_stage(&repo().join("Dockerfile"));
+    let readelf = Command::new("readelf").args(["-d", BIN]).output().expect("readelf (binutils)");
+    let needed: Vec<String> = String::from_utf8_lossy(&readelf.stdout)
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| Some(l.split_once('[')?.1.trim_end_matches(']').to_owned()))
+        .collect();
+    assert!(needed.iter().any(|l| l.starts_with("libssl")), "{needed:?}");
+    let ldd = String::from_utf8_lossy(&Command::new("ldd").arg(BIN).output().unwrap().stdout).into_owned();
+    let base = ["libc6", "libgcc-s1"];
+    for lib in needed.iter().filter(|l| !l.starts_with("ld-linux")) {
+        let line = ldd
+            .lines()
+            .find(|l| l.trim_start().starts_with(lib.as_str()))
+            .unwrap_or_else(|| panic!("{lib} in ldd:\n{ldd}"));
+        let path =
+            line.split("=>").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or_else(|| panic!("{line}"));
+        let package = debian_package(path);
+        assert!(
+            stage.packages.contains(&package) || base.contains(&package.as_str()),
+            "{lib} ({package}) is not installed by the runtime stage ({:?})",
+            stage.packages
+        );
+    }
 }
 
 fn nix_is_root() -> bool {

@@ -10,6 +10,7 @@ pub fn check(format: Format, data: &[u8]) {
     let ctx = DecodeContext {
         own_ispbs: ["99999010", "00000000", "87654321"].iter().filter_map(|s| s.parse().ok()).collect(),
         tax_id_check_digits: CheckDigitPolicy::Warn,
+        unknown_fields: pix_domain::validate::UnknownFields::Flag,
         ingested_at: chrono::DateTime::UNIX_EPOCH,
         source_id: "fuzz".into(),
     };

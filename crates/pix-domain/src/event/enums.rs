@@ -284,5 +284,8 @@ str_enum! {
         RefundExceedsOriginal = "REFUND_EXCEEDS_ORIGINAL",
         /// A CPF/CNPJ failed its check digits and the policy is `warn`.
         TaxIdCheckDigit = "TAX_ID_CHECK_DIGIT",
+        /// A canonical item had members the schema does not define; they were left out of the
+        /// published event (policy `unknown_fields: flag`).
+        UnknownField = "UNKNOWN_FIELD",
     }
 }

@@ -50,6 +50,7 @@ pub fn decode_canonical(
     let items = split_body(body, framing).map_err(|r| vec![r])?;
     let mut vctx = ValidationContext::new(ctx.own_ispbs.clone(), ctx.source_id.clone(), ctx.ingested_at);
     vctx.tax_id_check_digits = ctx.tax_id_check_digits;
+    vctx.unknown_fields = ctx.unknown_fields;
     Ok(items
         .into_iter()
         .map(|item| {

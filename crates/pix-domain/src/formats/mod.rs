@@ -65,7 +65,7 @@ pub use canonical::decode_canonical;
 
 use crate::event::{Category, Direction, Flag, Ispb, PixEvent};
 use crate::reason::Reason;
-use crate::validate::{Authority, CheckDigitPolicy, ValidationContext, validate_with};
+use crate::validate::{Authority, CheckDigitPolicy, UnknownFields, ValidationContext, validate_with};
 
 /// How a body is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +173,8 @@ pub struct DecodeContext {
     pub own_ispbs: Vec<Ispb>,
     /// Check-digit policy for tax ids.
     pub tax_id_check_digits: CheckDigitPolicy,
+    /// What a canonical member the schema does not define does (`formats.canonical.unknown_fields`).
+    pub unknown_fields: UnknownFields,
     /// Stamped as `ingested_at`.
     pub ingested_at: DateTime<Utc>,
     /// Id of the pix-ingest source, copied to `source.id`.
@@ -267,6 +269,7 @@ impl<'a> Envelope<'a> {
         let vctx = ValidationContext {
             own_ispbs: self.ctx.own_ispbs.clone(),
             tax_id_check_digits: self.ctx.tax_id_check_digits,
+            unknown_fields: self.ctx.unknown_fields,
             ingested_at: self.ctx.ingested_at,
             source_id: self.ctx.source_id.clone(),
             source_kind: self.kind.to_owned(),

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::CheckDigitPolicy;
+use super::{CheckDigitPolicy, UnknownFields};
 use crate::event::{Flag, TaxId, TaxIdError};
 use crate::reason::{Field, Reason, ReasonCode};
 
@@ -49,11 +49,13 @@ pub(crate) struct Checker {
     pub(crate) reasons: Vec<Reason>,
     pub(crate) flags: Vec<Flag>,
     pub(crate) policy: CheckDigitPolicy,
+    /// What a member the schema does not define costs the item.
+    pub(crate) unknown_fields: UnknownFields,
 }
 
 impl Checker {
-    pub(crate) fn new(policy: CheckDigitPolicy) -> Checker {
-        Checker { reasons: Vec::new(), flags: Vec::new(), policy }
+    pub(crate) fn new(policy: CheckDigitPolicy, unknown_fields: UnknownFields) -> Checker {
+        Checker { reasons: Vec::new(), flags: Vec::new(), policy, unknown_fields }
     }
 
     /// Records a hard problem.
@@ -68,11 +70,22 @@ impl Checker {
         }
     }
 
-    /// Reports every member of `obj` not in `allowed` as `field.unknown`.
+    /// Members of `obj` not in `allowed`: each one `field.unknown` under [`UnknownFields::Reject`];
+    /// under [`UnknownFields::Flag`] the item carries `UNKNOWN_FIELD` once (the members are never
+    /// read, so they cannot reach the published event).
     pub(crate) fn unknown(&mut self, obj: &Obj<'_>, allowed: &[&str]) {
-        let unknown: Vec<String> = obj.unknown_members(allowed).collect();
-        for path in unknown {
-            self.reject(ReasonCode::FieldUnknown, path, "member not defined by the canonical schema v1");
+        match self.unknown_fields {
+            UnknownFields::Flag => {
+                if obj.unknown_members(allowed).next().is_some() {
+                    self.flag(Flag::UnknownField);
+                }
+            }
+            UnknownFields::Reject => {
+                let unknown: Vec<String> = obj.unknown_members(allowed).collect();
+                for path in unknown {
+                    self.reject(ReasonCode::FieldUnknown, path, "member not defined by the canonical schema v1");
+                }
+            }
         }
     }
 

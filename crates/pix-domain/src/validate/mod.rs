@@ -13,7 +13,8 @@
 //!   `is_med`, `intra_psp`, `local_hour`, `night_period`, `refund_nature` (when absent).
 //! - set by us, producer values ignored: `ingested_at`, `source`, `flags` (a replayed event carries
 //!   them; the ingest that accepts it is the authority, and the flags are recomputed).
-//! - unknown members: `field.unknown` (see [`rules`]).
+//! - unknown members: left out of the event and flagged `UNKNOWN_FIELD`, or `field.unknown`, as
+//!   [`UnknownFields`] says (see [`rules`]).
 
 mod category;
 mod cross;
@@ -51,6 +52,19 @@ pub enum CheckDigitPolicy {
     Warn,
 }
 
+/// What a canonical member the schema does not define does to its item
+/// (`formats.canonical.unknown_fields` in the service's config; docs/pix-domain.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownFields {
+    /// Publish the event without the unknown members, flagged `UNKNOWN_FIELD` (the default: a
+    /// producer that adds a member to its events keeps flowing, like the BCB formats).
+    #[default]
+    Flag,
+    /// Reject the item with one `field.unknown` per unknown member.
+    Reject,
+}
+
 /// Everything the validator needs besides the item.
 #[derive(Debug, Clone)]
 pub struct ValidationContext {
@@ -58,6 +72,8 @@ pub struct ValidationContext {
     pub own_ispbs: Vec<Ispb>,
     /// Check-digit policy for tax ids.
     pub tax_id_check_digits: CheckDigitPolicy,
+    /// Policy for members the schema does not define.
+    pub unknown_fields: UnknownFields,
     /// Stamped as `ingested_at` on every event.
     pub ingested_at: DateTime<Utc>,
     /// Id of the pix-ingest source, copied to `source.id`.
@@ -69,11 +85,13 @@ pub struct ValidationContext {
 }
 
 impl ValidationContext {
-    /// A context for canonical input with the default (strict) policy.
+    /// A context for canonical input with the default policies (strict check digits, unknown
+    /// members flagged).
     pub fn new(own_ispbs: Vec<Ispb>, source_id: impl Into<String>, ingested_at: DateTime<Utc>) -> Self {
         ValidationContext {
             own_ispbs,
             tax_id_check_digits: CheckDigitPolicy::Strict,
+            unknown_fields: UnknownFields::default(),
             ingested_at,
             source_id: source_id.into(),
             source_kind: "canonical".to_owned(),
@@ -148,7 +166,7 @@ pub(crate) fn validate_with(
             reasons: vec![Reason::new(ReasonCode::PayloadNotObject, "", "item is not a JSON object")],
         });
     };
-    let mut c = Checker::new(ctx.tax_id_check_digits);
+    let mut c = Checker::new(ctx.tax_id_check_digits, ctx.unknown_fields);
     let mut p = rules::read(&mut c, &Obj::root(map));
     cross::check(&mut c, &mut p);
     let categorised = category::place(&mut c, &p, &ctx.own_ispbs, authority);
@@ -295,4 +313,5 @@ pub const EMITTED_FLAGS: &[Flag] = &[
     Flag::LegacyFieldName,
     Flag::ComponentesValorInconsistent,
     Flag::TaxIdCheckDigit,
+    Flag::UnknownField,
 ];

@@ -20,9 +20,10 @@ pub(crate) const MAX_TEXT: usize = 140;
 
 /// Top-level members of the canonical item.
 ///
-/// Unknown members are rejected (`field.unknown`), unlike API Pix input where they are ignored:
-/// the canonical shape is our own versioned contract, so an unknown member is a producer bug or a
-/// newer schema version, and silently dropping it would lose data without anyone noticing.
+/// An unknown member is never read into the event. By default the item is published flagged
+/// `UNKNOWN_FIELD` (a producer adding a member must not stop its flow, and the flag makes the drop
+/// visible); under `UnknownFields::Reject` it is refused with `field.unknown`, for a deployment
+/// that treats the canonical shape as a closed contract.
 pub(crate) const TOP_LEVEL: &[&str] = &[
     "schema_version",
     "event_id",

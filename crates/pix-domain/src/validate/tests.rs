@@ -9,6 +9,9 @@ use crate::event::{Category, Direction, Flag};
 pub(crate) const OWN: &str = "87654321";
 pub(crate) const OTHER: &str = "12345678";
 
+/// The context of these tests: the closed-contract policy for unknown members, so every rule's
+/// test also shows that no stray member slips through (`unknown_members_are_flagged_by_default`
+/// pins the default policy).
 pub(crate) fn ctx() -> ValidationContext {
     let mut c = ValidationContext::new(
         vec![OWN.parse().unwrap(), "99999A04".parse().unwrap()],
@@ -16,6 +19,7 @@ pub(crate) fn ctx() -> ValidationContext {
         Utc.with_ymd_and_hms(2020, 9, 9, 20, 20, 0).unwrap(),
     );
     c.item_index = 3;
+    c.unknown_fields = UnknownFields::Reject;
     c
 }
 
@@ -189,6 +193,25 @@ fn json_types() {
     rejects("schema_version", json!(1), "field.type.schema_version");
     rejects("schema_version", json!("2"), "schema_version.unsupported");
     assert_eq!(validate_canonical(b"[1]", &ctx()).unwrap_err().reasons[0].code, ReasonCode::PayloadNotObject);
+}
+
+#[test]
+fn unknown_members_are_flagged_by_default_and_never_published() {
+    let default = ValidationContext { unknown_fields: UnknownFields::default(), ..ctx() };
+    let v = with(with(base(), "valorX", json!("1")), "payer.account.digit", json!("7"));
+    let events = validate_canonical(v.to_string().as_bytes(), &default).unwrap();
+    assert_eq!(events[0].event.flags, vec![Flag::UnknownField]);
+    let published = serde_json::to_value(&events[0].event).unwrap();
+    assert!(published.get("valorX").is_none(), "{published}");
+    assert!(published["payer"]["account"].get("digit").is_none(), "{published}");
+    // The same item without the strays is the same event, without the flag.
+    let clean = validate_canonical(base().to_string().as_bytes(), &default).unwrap();
+    assert_eq!(clean[0].event.event_id, events[0].event.event_id);
+    assert!(clean[0].event.flags.is_empty());
+    // Another defect still rejects, and the unknown member does not add a reason.
+    let bad = with(with(base(), "valorX", json!("1")), "amount", json!("0.00"));
+    let r = validate_canonical(bad.to_string().as_bytes(), &default).unwrap_err();
+    assert_eq!(r.reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(), ["amount.non_positive"]);
 }
 
 #[test]

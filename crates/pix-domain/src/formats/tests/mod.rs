@@ -19,6 +19,7 @@ pub(crate) fn ctx_with(own: &[&str], policy: CheckDigitPolicy) -> DecodeContext 
     DecodeContext {
         own_ispbs: own.iter().map(|s| s.parse().unwrap()).collect(),
         tax_id_check_digits: policy,
+        unknown_fields: crate::validate::UnknownFields::Reject,
         ingested_at: Utc.with_ymd_and_hms(2020, 9, 9, 20, 20, 0).unwrap(),
         source_id: "test-source".into(),
     }

@@ -15,10 +15,11 @@ use crate::admin::{self, AdminState};
 use crate::base::vars::{ProcessEnv, VarSource};
 use crate::config::{Config, ConfigErrors};
 use crate::kafka::embedded::EmbeddedBroker;
-use crate::kafka::{Bootstrap, MetadataProbe, ensure_topics, producer_config};
+use crate::kafka::{Bootstrap, Breaker, MetadataProbe, ensure_topics, producer_config};
 use crate::router::RoutingTable;
 use crate::sinks::runner::SinkEnv;
 use crate::sources::ValidationSettings;
+use crate::sources::pipeline::AckIndex;
 use crate::supervisor::reconcile::reconcile;
 use crate::supervisor::state::{DesiredState, StateError};
 use crate::supervisor::{
@@ -89,8 +90,9 @@ impl AppHandle {
         drop(pconf.create::<FutureProducer>().map_err(StartError::Producer)?);
 
         let metrics = Arc::new(Metrics::new());
-        let validation =
-            Arc::new(ValidationSettings::from_config(&config.pix).map_err(|e| StartError::Config(e.to_string()))?);
+        let validation = ValidationSettings::from_config(&config.pix, &config.formats)
+            .map_err(|e| StartError::Config(e.to_string()))?;
+        let breaker = Arc::new(Breaker::new(Arc::clone(&metrics)));
         // Admin-submitted entries and their persisted copies read `${VAR}` from here.
         let vars: Arc<dyn VarSource + Send + Sync> = Arc::new(ProcessEnv);
         let desired = if config.admin.enabled {
@@ -105,8 +107,11 @@ impl AppHandle {
                 producer: pconf,
                 routing: RoutingTable::new(&config.topics, &config.routing),
                 dead_letter_topic: config.topics.dead_letter.as_str().to_owned(),
+                breaker: Arc::clone(&breaker),
             }),
-            validation,
+            validation: Arc::new(validation),
+            breaker,
+            acked: Arc::new(AckIndex::new(config.duplicates.clone(), Some(Arc::clone(&metrics)))),
             metrics: Arc::clone(&metrics),
             sinks: SinkEnv {
                 bootstrap: bootstrap.clone(),

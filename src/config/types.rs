@@ -12,7 +12,8 @@ use crate::kafka::{KafkaConfig, TopicsConfig};
 use crate::lifecycle::SupervisionConfig;
 use crate::router::RoutingConfig;
 use crate::sinks::SinkConfig;
-use crate::sources::{PixConfig, SourceConfig};
+use crate::sources::pipeline::DuplicatesConfig;
+use crate::sources::{FormatsConfig, PixConfig, SourceConfig};
 use crate::telemetry::TelemetryConfig;
 
 /// The whole file.
@@ -29,6 +30,12 @@ pub struct Config {
     /// Partition-key choice.
     #[serde(default)]
     pub routing: RoutingConfig,
+    /// Per-format decoding options (schema evolution of canonical events).
+    #[serde(default)]
+    pub formats: FormatsConfig,
+    /// The index of acknowledged event ids that answers a retried record `duplicate`.
+    #[serde(default)]
+    pub duplicates: DuplicatesConfig,
     /// Data sources, one actor each.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,

@@ -17,7 +17,7 @@ use rdkafka::ClientConfig;
 use tokio::time::Instant;
 
 use crate::kafka::produce::observe;
-use crate::kafka::{DeliveryError, DeliveryOutcome, OwnedProducer, produce_all};
+use crate::kafka::{Breaker, DeliveryError, DeliveryOutcome, OwnedProducer, produce_all};
 use crate::lifecycle::{ActorStatus, Flush, Restart, RestartDelay};
 use crate::telemetry::metrics::Metrics;
 
@@ -48,6 +48,7 @@ impl DeadLetter {
         topic: String,
         restart: RestartDelay,
         metrics: std::sync::Arc<Metrics>,
+        breaker: std::sync::Arc<Breaker>,
         status: std::sync::Arc<ActorStatus>,
     ) -> Self {
         Self {
@@ -56,6 +57,7 @@ impl DeadLetter {
                 producer_config,
                 restart,
                 std::sync::Arc::clone(&metrics),
+                breaker,
                 status,
             ),
             topic,
@@ -100,10 +102,11 @@ impl Handler<DeadLetterBatch> for DeadLetter {
         };
         let deadline = msg.deadline;
         let metrics = std::sync::Arc::clone(&self.metrics);
+        let breaker = self.producer.breaker();
         Box::pin(async move {
             let topics = vec![topic; records.len()];
             let started = Instant::now();
-            let outcomes = AssertUnwindSafe(publish_with_retry(producer, records, deadline))
+            let outcomes = AssertUnwindSafe(publish_with_retry(producer, &breaker, records, deadline))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|_| unavailable("the dead-letter actor failed while producing"));
@@ -132,10 +135,11 @@ impl Handler<Flush> for DeadLetter {
 /// and jitter until `deadline`.
 async fn publish_with_retry(
     producer: crate::kafka::Producer,
+    breaker: &Breaker,
     records: Vec<crate::kafka::produce::OutRecord>,
     deadline: Instant,
 ) -> Vec<DeliveryOutcome> {
-    let mut outcomes = produce_all(&producer, records.clone(), deadline).await;
+    let mut outcomes = produce_all(&producer, breaker, records.clone(), deadline).await;
     let mut delays = ExponentialBuilder::default()
         .with_min_delay(std::time::Duration::from_millis(50))
         .with_max_delay(std::time::Duration::from_secs(2))
@@ -159,7 +163,8 @@ async fn publish_with_retry(
         }
         tracing::warn!(records = retry.len(), ?delay, "Retrying dead letters Kafka did not acknowledge.");
         tokio::time::sleep(delay).await;
-        let again = produce_all(&producer, retry.iter().map(|&i| records[i].clone()).collect(), deadline).await;
+        let again =
+            produce_all(&producer, breaker, retry.iter().map(|&i| records[i].clone()).collect(), deadline).await;
         for (i, o) in retry.into_iter().zip(again) {
             outcomes[i] = o;
         }

@@ -124,6 +124,12 @@ impl DeadLetterRecord {
         self
     }
 
+    /// Sets the Kafka key (the endToEndId, when it could be read), like the record it stands for.
+    pub fn with_key(mut self, key: Option<String>) -> Self {
+        self.key = key.map(String::into_bytes);
+        self
+    }
+
     /// Sets the W3C trace context.
     pub fn with_traceparent(mut self, traceparent: String) -> Self {
         self.traceparent = Some(traceparent);

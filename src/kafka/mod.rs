@@ -2,6 +2,7 @@
 //! configuration with the durability settings we never weaken, topic creation, the embedded
 //! dev broker, record headers, and the classification of delivery errors.
 
+mod breaker;
 pub mod config;
 pub mod connect;
 pub mod embedded;
@@ -13,6 +14,7 @@ pub mod security;
 mod stats;
 pub mod topics;
 
+pub use breaker::{Admission, Breaker, ProbeSlot};
 pub use owned::OwnedProducer;
 pub use probe::MetadataProbe;
 pub use produce::{DeliveryError, DeliveryOutcome, Produced, produce_all};

@@ -1,7 +1,7 @@
 //! A producer owned by a supervised actor (router, dead letter): built from config when the actor
 //! starts, dropped when it restarts, and rebuilt only after the restart backoff has passed.
 
-use super::{Producer, StatsContext};
+use super::{Breaker, Producer, StatsContext};
 use actix::prelude::*;
 use rdkafka::ClientConfig;
 
@@ -31,9 +31,11 @@ impl OwnedProducer {
         config: ClientConfig,
         restart: RestartDelay,
         metrics: Arc<crate::telemetry::metrics::Metrics>,
+        breaker: Arc<Breaker>,
         status: Arc<ActorStatus>,
     ) -> Self {
-        Self { name, config, producer: None, restart, context: StatsContext { actor: name, metrics }, status }
+        let context = StatsContext { actor: name, metrics, breaker };
+        Self { name, config, producer: None, restart, context, status }
     }
 
     /// The status the registry shows.
@@ -79,6 +81,11 @@ impl OwnedProducer {
                 super::flush_blocking(p, timeout).await;
             }
         })
+    }
+
+    /// The cluster breaker this producer reports to.
+    pub fn breaker(&self) -> Arc<Breaker> {
+        Arc::clone(&self.context.breaker)
     }
 
     /// The producer, when there is one (cheap clone of an `Arc`).

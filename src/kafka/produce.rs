@@ -92,22 +92,55 @@ fn classify(err: &KafkaError) -> DeliveryError {
 
 /// Enqueues every record, then awaits all delivery reports. `deadline` bounds the time spent
 /// waiting for room in a full local queue; delivery itself is bounded by `message.timeout.ms`.
-pub async fn produce_all(producer: &Producer, records: Vec<OutRecord>, deadline: Instant) -> Vec<DeliveryOutcome> {
+/// `breaker` learns from the batch: closed by any delivery, opened by a delivery timeout.
+pub async fn produce_all(
+    producer: &Producer,
+    breaker: &super::Breaker,
+    records: Vec<OutRecord>,
+    deadline: Instant,
+) -> Vec<DeliveryOutcome> {
     let mut pending = Vec::with_capacity(records.len());
     for rec in records {
         let topic = rec.topic.clone();
-        pending.push(enqueue(producer, rec, deadline).await.map(|f| (topic, f)));
+        pending.push(enqueue(producer, rec, deadline).await.map(|f| (topic, f)).map_err(Failed::from));
     }
     // Every record is in librdkafka's queue now (or failed to get there); wait for all reports.
-    join_all(pending.into_iter().map(|p| async move {
+    let reports = join_all(pending.into_iter().map(|p| async move {
         let (topic, fut) = p?;
         match fut.await {
             Ok(Ok(d)) => Ok(Produced { topic, partition: d.partition, offset: d.offset }),
-            Ok(Err((e, _msg))) => Err(classify(&e)),
-            Err(_canceled) => Err(DeliveryError::Unavailable("the producer was closed".into())),
+            Ok(Err((e, _msg))) => Err(Failed { timed_out: timed_out(&e), error: classify(&e) }),
+            Err(_canceled) => Err(DeliveryError::Unavailable("the producer was closed".into()).into()),
         }
     }))
-    .await
+    .await;
+    // The breaker learns once per batch: any delivery closes it, a timed-out one opens it.
+    if reports.iter().any(Result::is_ok) {
+        breaker.reset();
+    } else if reports.iter().any(|r| matches!(r, Err(Failed { timed_out: true, .. }))) {
+        breaker.trip("a delivery timed out");
+    }
+    reports.into_iter().map(|r| r.map_err(|f| f.error)).collect()
+}
+
+/// A record that was not delivered, and whether its delivery timed out.
+struct Failed {
+    timed_out: bool,
+    error: DeliveryError,
+}
+
+impl From<DeliveryError> for Failed {
+    fn from(error: DeliveryError) -> Self {
+        Self { timed_out: false, error }
+    }
+}
+
+fn timed_out(err: &KafkaError) -> bool {
+    let code = match err {
+        KafkaError::MessageProduction(code) => Some(*code),
+        _ => err.rdkafka_error_code(),
+    };
+    matches!(code, Some(RDKafkaErrorCode::MessageTimedOut | RDKafkaErrorCode::RequestTimedOut))
 }
 
 async fn enqueue(

@@ -19,7 +19,7 @@ use futures::FutureExt;
 use rdkafka::ClientConfig;
 
 use crate::kafka::produce::observe;
-use crate::kafka::{DeliveryError, DeliveryOutcome, OwnedProducer, produce_all};
+use crate::kafka::{Breaker, DeliveryError, DeliveryOutcome, OwnedProducer, produce_all};
 use crate::lifecycle::{ActorStatus, Flush, Restart, RestartDelay};
 use crate::telemetry::metrics::Metrics;
 
@@ -41,10 +41,11 @@ impl TopicRouter {
         table: RoutingTable,
         restart: RestartDelay,
         metrics: Arc<Metrics>,
+        breaker: Arc<Breaker>,
         status: Arc<ActorStatus>,
     ) -> Self {
         Self {
-            producer: OwnedProducer::new("router", producer_config, restart, Arc::clone(&metrics), status),
+            producer: OwnedProducer::new("router", producer_config, restart, Arc::clone(&metrics), breaker, status),
             table: Arc::new(table),
             metrics,
         }
@@ -91,10 +92,11 @@ impl Handler<RouteBatch> for TopicRouter {
         };
         let deadline = msg.deadline;
         let metrics = Arc::clone(&self.metrics);
+        let breaker = self.producer.breaker();
         Box::pin(async move {
             let topics: Vec<String> = records.iter().map(|r| r.topic.clone()).collect();
             let started = tokio::time::Instant::now();
-            let outcomes = AssertUnwindSafe(produce_all(&producer, records, deadline))
+            let outcomes = AssertUnwindSafe(produce_all(&producer, &breaker, records, deadline))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|_| unavailable("the router failed while producing"));

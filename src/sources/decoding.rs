@@ -39,6 +39,7 @@ pub fn decode_body(
     let ctx = DecodeContext {
         own_ispbs: settings.own_ispbs.clone(),
         tax_id_check_digits: settings.check_digits,
+        unknown_fields: settings.unknown_fields,
         ingested_at: received_at,
         source_id: source_id.to_owned(),
     };

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-pub use settings::{PixConfig, ValidationSettings};
+pub use settings::{CanonicalFormatConfig, FormatsConfig, PixConfig, ValidationSettings};
 
 use crate::base::kind_registry;
 use crate::dead_letter::DeadLetterBatch;
@@ -95,6 +95,10 @@ pub struct SourceDeps {
     pub validation: Arc<ValidationSettings>,
     /// The app's metrics.
     pub metrics: Arc<crate::telemetry::metrics::Metrics>,
+    /// What the producers know of the cluster: while open, an HTTP source answers 503 at once.
+    pub breaker: Arc<crate::kafka::Breaker>,
+    /// The events this instance acknowledged (a copy is answered `duplicate`, not produced).
+    pub acked: Arc<pipeline::AckIndex>,
 }
 
 #[cfg(test)]

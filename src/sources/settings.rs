@@ -1,8 +1,8 @@
-//! The `pix:` config section (who we are in Pix, check-digit policy) and the validator settings
-//! every source decodes with.
+//! The `pix:` config section (who we are in Pix, check-digit policy), the `formats:` section
+//! (per-format decoding options) and the validator settings every source decodes with.
 
 use pix_domain::Ispb;
-use pix_domain::validate::CheckDigitPolicy;
+use pix_domain::validate::{CheckDigitPolicy, UnknownFields};
 use serde::{Deserialize, Serialize};
 
 /// `pix:` section.
@@ -34,6 +34,25 @@ impl PixConfig {
     }
 }
 
+/// `formats:` section: options of the wire formats.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatsConfig {
+    /// `formats.canonical`.
+    #[serde(default)]
+    pub canonical: CanonicalFormatConfig,
+}
+
+/// `formats.canonical`: our own JSON events.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanonicalFormatConfig {
+    /// A member the schema does not define: `flag` (left out of the event, flag `UNKNOWN_FIELD`;
+    /// the default) or `reject` (`field.unknown`).
+    #[serde(default)]
+    pub unknown_fields: UnknownFields,
+}
+
 /// Validator inputs that come from config.
 #[derive(Debug, Clone)]
 pub struct ValidationSettings {
@@ -41,6 +60,8 @@ pub struct ValidationSettings {
     pub own_ispbs: Vec<Ispb>,
     /// `pix.tax_id_check_digits`.
     pub check_digits: CheckDigitPolicy,
+    /// `formats.canonical.unknown_fields`.
+    pub unknown_fields: UnknownFields,
 }
 
 /// An ISPB in `pix.own_ispbs` that does not parse (the config check refuses it first).
@@ -49,10 +70,10 @@ pub struct ValidationSettings {
 pub struct BadIspb(pub String);
 
 impl ValidationSettings {
-    /// From the `pix:` section.
-    pub fn from_config(pix: &PixConfig) -> Result<Self, BadIspb> {
+    /// From the `pix:` and `formats:` sections.
+    pub fn from_config(pix: &PixConfig, formats: &FormatsConfig) -> Result<Self, BadIspb> {
         let own_ispbs =
             pix.own_ispbs.iter().map(|s| s.parse().map_err(|_| BadIspb(s.clone()))).collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { own_ispbs, check_digits: pix.tax_id_check_digits })
+        Ok(Self { own_ispbs, check_digits: pix.tax_id_check_digits, unknown_fields: formats.canonical.unknown_fields })
     }
 }

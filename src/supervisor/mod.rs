@@ -68,6 +68,10 @@ pub struct SupervisorSpec {
     pub wiring: Wiring,
     /// Validator settings of every source.
     pub validation: Arc<ValidationSettings>,
+    /// The cluster breaker the producers report to and the sources ask.
+    pub breaker: Arc<crate::kafka::Breaker>,
+    /// The index of acknowledged event ids the sources share.
+    pub acked: Arc<crate::sources::pipeline::AckIndex>,
     /// The app's metrics.
     pub metrics: Arc<Metrics>,
     /// Where sinks read from.
@@ -92,7 +96,7 @@ impl Supervisor {
     /// Starts the pipeline actors (when the spec has them) and returns a supervisor that will
     /// start children with the deps.
     pub fn new(spec: SupervisorSpec) -> Self {
-        let SupervisorSpec { policy, wiring, validation, metrics, sinks, probe, desired } = spec;
+        let SupervisorSpec { policy, wiring, validation, breaker, acked, metrics, sinks, probe, desired } = spec;
         let (pipeline, router, dead_letter) = match wiring {
             Wiring::Pipeline(p) => {
                 let p = Pipeline::start(p, &policy, &metrics);
@@ -102,7 +106,14 @@ impl Supervisor {
             Wiring::Given { router, dead_letter } => (None, router, dead_letter),
         };
         let deps = ChildDeps {
-            source: SourceDeps { router, dead_letter: dead_letter.clone(), validation, metrics: Arc::clone(&metrics) },
+            source: SourceDeps {
+                router,
+                dead_letter: dead_letter.clone(),
+                validation,
+                metrics: Arc::clone(&metrics),
+                breaker,
+                acked,
+            },
             sink: SinkDeps::new(sinks, dead_letter, metrics),
         };
         Self { deps, policy, children: BTreeMap::new(), pipeline, probe, desired }

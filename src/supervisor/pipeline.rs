@@ -23,6 +23,8 @@ pub struct PipelineSpec {
     pub routing: RoutingTable,
     /// `topics.dead_letter`.
     pub dead_letter_topic: String,
+    /// What both producers report the cluster's reachability to.
+    pub breaker: Arc<crate::kafka::Breaker>,
 }
 
 /// The running pipeline actors.
@@ -40,7 +42,9 @@ impl Pipeline {
         let dead_letter_status = Arc::new(ActorStatus::default());
         let (conf, pol, m, st, table) =
             (spec.producer.clone(), policy.clone(), Arc::clone(metrics), Arc::clone(&router_status), spec.routing);
-        let router = actix::Supervisor::start(move |_| TopicRouter::new(conf, table, RestartDelay::new(&pol), m, st));
+        let b = Arc::clone(&spec.breaker);
+        let router =
+            actix::Supervisor::start(move |_| TopicRouter::new(conf, table, RestartDelay::new(&pol), m, b, st));
         let (conf, pol, m, st, topic) = (
             spec.producer,
             policy.clone(),
@@ -48,8 +52,9 @@ impl Pipeline {
             Arc::clone(&dead_letter_status),
             spec.dead_letter_topic,
         );
+        let b = spec.breaker;
         let dead_letter =
-            actix::Supervisor::start(move |_| DeadLetter::new(conf, topic, RestartDelay::new(&pol), m, st));
+            actix::Supervisor::start(move |_| DeadLetter::new(conf, topic, RestartDelay::new(&pol), m, b, st));
         Self { router, dead_letter, router_status, dead_letter_status }
     }
 

@@ -85,7 +85,10 @@ fn supervisor(max_restarts: u32) -> Addr<Supervisor> {
         validation: Arc::new(crate::sources::ValidationSettings {
             own_ispbs: vec!["99999010".parse().unwrap()],
             check_digits: Default::default(),
+            unknown_fields: Default::default(),
         }),
+        breaker: Arc::new(crate::kafka::Breaker::new(Arc::default())),
+        acked: Arc::new(crate::sources::pipeline::AckIndex::new(Default::default(), None)),
         metrics: Arc::default(),
         sinks: SinkEnv { bootstrap: "127.0.0.1:1".into(), kafka: Arc::new(kafka), topics: Arc::default() },
         probe: None,

@@ -46,6 +46,19 @@ pub struct Metrics {
     pub kafka_queue_messages: IntGaugeVec,
     /// Average broker round-trip time seen by a producer, by actor and broker.
     pub kafka_broker_rtt_seconds: prometheus::GaugeVec,
+    /// 1 while the producers believe the cluster is unreachable (sources answer 503 at once).
+    pub breaker_open: prometheus::IntGauge,
+    /// Openings and closings of the cluster breaker, by new state (`open`, `closed`).
+    pub breaker_transitions: IntCounterVec,
+    /// Requests a source refused at once, by source and reason (`in_flight`: 429 past
+    /// `max_in_flight_records`; `kafka_unavailable`: 503 while the breaker is open).
+    pub backpressure: IntCounterVec,
+    /// Records a source has accepted for processing and not answered yet, by source.
+    pub in_flight: IntGaugeVec,
+    /// Event ids held by a de-duplication index, by owner (`http`, or a sink id).
+    pub dedupe_entries: IntGaugeVec,
+    /// Copies of an event a sink did not write again because its event id was already written.
+    pub dedupe_skipped: IntCounterVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -185,6 +198,43 @@ impl Metrics {
                 r.register(Box::new(g.clone())).unwrap_or_else(|e| unreachable_metric(name, e));
                 g
             },
+            breaker_open: {
+                let name = "pix_ingest_kafka_breaker_open";
+                let g = prometheus::IntGauge::new(name, "1 while the producers believe Kafka is unreachable")
+                    .unwrap_or_else(|e| unreachable_metric(name, e));
+                r.register(Box::new(g.clone())).unwrap_or_else(|e| unreachable_metric(name, e));
+                g
+            },
+            breaker_transitions: counter(
+                &r,
+                "pix_ingest_kafka_breaker_transitions_total",
+                "Openings and closings of the cluster breaker",
+                &["state"],
+            ),
+            backpressure: counter(
+                &r,
+                "pix_ingest_backpressure_rejections_total",
+                "Requests refused at once (429 in_flight, 503 kafka_unavailable)",
+                &["source", "reason"],
+            ),
+            in_flight: gauge(
+                &r,
+                "pix_ingest_source_in_flight_records",
+                "Records accepted for processing and not answered yet",
+                &["source"],
+            ),
+            dedupe_entries: gauge(
+                &r,
+                "pix_ingest_dedupe_index_entries",
+                "Event ids held by a de-duplication index",
+                &["owner"],
+            ),
+            dedupe_skipped: counter(
+                &r,
+                "pix_ingest_sink_duplicates_skipped_total",
+                "Copies of an already written event id a sink did not write again",
+                &["sink"],
+            ),
             registry: r,
         }
     }

@@ -43,6 +43,11 @@ pub struct HttpSourceConfig {
     /// the notifications.
     #[serde(default = "default_webhook_path")]
     pub path: String,
+    /// Most records (items of the bodies) this source holds at once between reading a body and
+    /// answering it; a request that would pass it gets 429 with `Retry-After` at once. A single
+    /// request larger than the bound is taken when nothing else is in flight.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight_records: usize,
 }
 
 fn default_webhook_path() -> String {
@@ -57,6 +62,9 @@ const fn default_request_timeout() -> Duration {
 }
 const fn default_workers() -> usize {
     2
+}
+const fn default_max_in_flight() -> usize {
+    10_000
 }
 
 /// Shared-secret HMAC-SHA256 of the raw body, sent by the caller in a header as `sha256=<hex>`

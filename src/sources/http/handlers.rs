@@ -1,32 +1,39 @@
-//! Request handlers of the HTTP source.
+//! Request handlers of the HTTP source: `POST` of events (read, decode, admit, submit, answer),
+//! the health check and the OpenAPI document of the ingest API.
 
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use futures::{FutureExt, StreamExt};
-use pix_domain::formats::{Format, Framing};
+use futures::FutureExt;
 use serde_json::json;
 use tokio::time::Instant;
 
 use super::HandlerState;
+use super::problem::{Problem, RETRY_AFTER_UNAVAILABLE};
+use super::read::{Body, busy, read};
 use crate::dead_letter::DeadLetterRecord;
+use crate::kafka::Admission;
 use crate::sources::decoding::decode_body;
-use crate::sources::pipeline::{RecordStatus, Report, Submission, submit};
+use crate::sources::pipeline::{ItemInput, Report, Submission, submit};
 use crate::telemetry::propagation::{TraceParent, extract};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-/// Seconds a client should wait before retrying after a 503.
-const RETRY_AFTER_SECS: &str = "5";
 /// Time kept back from the request deadline to build and send the answer.
 const ANSWER_MARGIN: Duration = Duration::from_millis(250);
 
+/// The OpenAPI 3.1 document of the ingest API (`GET /v1/openapi.json`).
+const OPENAPI: &str = include_str!("openapi.json");
+
 pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+pub(crate) async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
 
 pub(crate) async fn post_events(
@@ -50,12 +57,14 @@ pub(crate) async fn post_events(
         http.response.status_code = tracing::field::Empty,
     );
     let _ = span.set_parent(extract(header("traceparent"), header("tracestate")));
+    let route = req.match_pattern().unwrap_or_else(|| "/v1/events".to_owned());
     // A bug in our own code must answer 500, not drop the connection.
     let resp = match AssertUnwindSafe(handle(req, payload, state).instrument(span.clone())).catch_unwind().await {
         Ok(resp) => resp,
         Err(_) => {
             tracing::error!("Panic while handling POST /v1/events.");
-            problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; nothing was reported accepted")
+            let detail = "internal error; nothing was reported accepted";
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail).response()
         }
     };
     span.record("http.response.status_code", resp.status().as_u16());
@@ -68,16 +77,15 @@ pub(crate) async fn post_events(
             "Request answered."
         )
     });
-    let route = "/v1/events";
-    metrics.http_requests.with_label_values(&[&source, route, resp.status().as_str()]).inc();
-    metrics.http_request_seconds.with_label_values(&[&source, route]).observe(started.elapsed().as_secs_f64());
+    metrics.http_requests.with_label_values(&[&*source, &route, resp.status().as_str()]).inc();
+    metrics.http_request_seconds.with_label_values(&[&*source, &route]).observe(started.elapsed().as_secs_f64());
     resp
 }
 
 async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<HandlerState>) -> HttpResponse {
     let received_at = Utc::now();
     let deadline = Instant::now() + state.config.request_timeout.saturating_sub(ANSWER_MARGIN);
-    let (body, format, content_type) = match read(&req, payload, &state).await {
+    let Body { bytes: body, framing, content_type } = match read(&req, payload, &state).await {
         Ok(read) => read,
         Err(resp) => return *resp,
     };
@@ -95,12 +103,17 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
         pix.items = tracing::field::Empty,
     );
     let decoded = decode_span.in_scope(|| {
-        decode_body(state.config.format, format, &body, &state.deps.validation, &source_id, received_at, None)
+        decode_body(state.config.format, framing, &body, &state.deps.validation, &source_id, received_at, None)
     });
     if let Ok(items) = &decoded {
         decode_span.record("pix.items", items.len());
     }
     drop(decode_span);
+    // While the producers know the cluster is unreachable, answer now: one probe at a time waits.
+    let admission = state.deps.breaker.admit();
+    if matches!(admission, Admission::Refuse) {
+        return unreachable(&state, decoded.as_ref().ok().map(Vec::as_slice));
+    }
     let inputs = match decoded {
         Ok(items) => items,
         Err((stage, reasons)) => {
@@ -110,6 +123,7 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
             return undecodable(&state, letter, deadline).await;
         }
     };
+    let Some(_permit) = state.in_flight.try_take(inputs.len()) else { return busy(&state) };
     let report = submit(
         &state.deps,
         Submission {
@@ -123,49 +137,21 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
         },
     )
     .await;
+    drop(admission);
     answer(report)
 }
 
-/// Everything before decoding: pause, media type, size, the body itself, its signature.
-async fn read(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &HandlerState,
-) -> Result<(web::Bytes, Framing, &'static str), Box<HttpResponse>> {
-    if state.paused.load(std::sync::atomic::Ordering::SeqCst) {
-        // Paused: take nothing in; the client keeps its data and retries.
-        let mut resp = problem(StatusCode::SERVICE_UNAVAILABLE, "source.paused", "this source is paused; retry later");
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
-        return Err(Box::new(resp));
+/// 503 at once: the cluster is known to be unreachable; every record is unavailable, nothing
+/// was written (not even a dead letter).
+fn unreachable(state: &HandlerState, items: Option<&[ItemInput]>) -> HttpResponse {
+    state.deps.metrics.backpressure.with_label_values(&[&state.source_id, "kafka_unavailable"]).inc();
+    let detail = "Kafka is unreachable (every broker down or deliveries timing out); nothing was written, retry later";
+    let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "kafka.unavailable", detail);
+    if let Some(items) = items {
+        let report = Report::unavailable(items, "Kafka is unreachable; not attempted");
+        p = p.with_all(serde_json::to_value(report).unwrap_or_default());
     }
-    let max = state.config.max_body_bytes;
-    let (format, content_type) = media_type(req, state.config.format)?;
-    if req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > max)
-    {
-        return Err(Box::new(too_large(max)));
-    }
-    let body = match read_limited(payload, max).await {
-        Ok(b) => b,
-        Err(ReadError::TooLarge) => return Err(Box::new(too_large(max))),
-        Err(ReadError::Io(e)) => {
-            let detail = format!("cannot read the body: {e}");
-            return Err(Box::new(problem(StatusCode::BAD_REQUEST, "payload.unreadable", &detail)));
-        }
-    };
-    let header_str = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if let Some(hmac) = &state.config.hmac
-        && !super::signature::verify(hmac, header_str(&hmac.header), &body)
-    {
-        tracing::warn!(source = %state.source_id, "Request without a valid HMAC signature refused.");
-        let detail = format!("missing or invalid HMAC-SHA256 signature in header {}", hmac.header);
-        return Err(Box::new(problem(StatusCode::UNAUTHORIZED, "auth.signature", &detail)));
-    }
-    Ok((body, format, content_type))
+    p.retry_after(RETRY_AFTER_UNAVAILABLE).response()
 }
 
 /// The envelope is unusable (not JSON/XML at all, DOCTYPE, unknown namespace, count mismatch...):
@@ -174,99 +160,46 @@ async fn undecodable(state: &HandlerState, letter: DeadLetterRecord, deadline: I
     let (reasons, stage) = (letter.reasons.clone(), letter.stage);
     let out =
         state.deps.dead_letter.send(crate::dead_letter::DeadLetterBatch { records: vec![letter], deadline }).await;
+    let code = reasons.first().map_or("unknown", |r| r.code.as_str());
     match out {
-        Ok(mut o) if matches!(o.first(), Some(Ok(_))) => {
-            let Some(Ok(p)) = o.pop() else { return unavailable_empty() };
-            let code = reasons.first().map_or("unknown", |r| r.code.as_str());
+        Ok(o) if matches!(o.first(), Some(Ok(_))) => {
             state.deps.metrics.dead_letters.with_label_values(&[stage.as_str(), code]).inc();
-            HttpResponse::BadRequest().json(json!({
-                "error": "the body cannot be decoded as a whole",
-                "reasons": reasons,
-                "dead_letter": p,
-            }))
+            let detail = "the body cannot be decoded as a whole; it was written to the dead-letter topic unchanged";
+            Problem::new(StatusCode::BAD_REQUEST, code, detail)
+                .with("reasons", json!(reasons))
+                .with("dead_letter", json!(o.first().and_then(|p| p.as_ref().ok())))
+                .response()
         }
-        _ => unavailable_empty(),
+        _ => {
+            let detail = "the body cannot be decoded, and Kafka did not acknowledge its dead letter in time; \
+                          nothing was written, retry later";
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "kafka.unacknowledged", detail)
+                .with("reasons", json!(reasons))
+                .with("accepted", json!(0))
+                .retry_after(RETRY_AFTER_UNAVAILABLE)
+                .response()
+        }
     }
 }
 
-/// The status code that sums up a report.
+/// The answer that sums up a report: 200 and 207 are the report itself, 422 and 503 a problem
+/// carrying the same counts and per-record results.
 fn answer(report: Report) -> HttpResponse {
-    let status = if report.unavailable > 0 {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else if report.rejected == 0 {
-        StatusCode::OK
-    } else if report.accepted == 0 {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::MULTI_STATUS
-    };
-    let mut resp = HttpResponse::build(status);
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        resp.insert_header((header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS)));
+    if report.unavailable > 0 {
         tracing::warn!(unavailable = report.unavailable, "Kafka did not acknowledge in time; answering 503.");
+        let detail = "Kafka did not acknowledge every record in time: the records marked `unavailable` were \
+                      not written; retry the request (the others answer `duplicate` then)";
+        return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "kafka.unacknowledged", detail)
+            .with_all(serde_json::to_value(&report).unwrap_or_default())
+            .retry_after(RETRY_AFTER_UNAVAILABLE)
+            .response();
     }
-    debug_assert!(
-        report.results.iter().all(|r| r.status != RecordStatus::Unavailable)
-            || status == StatusCode::SERVICE_UNAVAILABLE
-    );
-    resp.json(report)
-}
-
-fn unavailable_empty() -> HttpResponse {
-    HttpResponse::ServiceUnavailable()
-        .insert_header((header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS)))
-        .json(json!({"error": "Kafka did not acknowledge the dead letter in time; nothing was written", "accepted": 0}))
-}
-
-/// The media type of the request among those the source's format accepts (the first when the
-/// request names none); 415 otherwise.
-fn media_type(req: &HttpRequest, format: Format) -> Result<(Framing, &'static str), Box<HttpResponse>> {
-    let essence = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|ct| ct.to_str().unwrap_or("?").split(';').next().unwrap_or("").trim().to_ascii_lowercase());
-    let accepted = format.wire().media_types();
-    let found = match essence.as_deref() {
-        None | Some("") => accepted.first(),
-        Some(e) => accepted.iter().find(|m| m.essence == e),
-    };
-    match found {
-        Some(m) => Ok((m.framing, m.canonical)),
-        None => {
-            let mut names: Vec<&str> = accepted.iter().map(|m| m.canonical).collect();
-            names.dedup();
-            let detail = format!("expected {}", names.join(" or "));
-            Err(Box::new(problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "payload.media_type", &detail)))
-        }
+    if report.rejected > 0 && report.accepted == 0 && report.duplicate == 0 {
+        let detail = "every record was rejected; each one is in the dead-letter topic with its reasons";
+        return Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "records.rejected", detail)
+            .with_all(serde_json::to_value(&report).unwrap_or_default())
+            .response();
     }
-}
-
-enum ReadError {
-    TooLarge,
-    Io(actix_web::error::PayloadError),
-}
-
-async fn read_limited(mut payload: web::Payload, max: usize) -> Result<web::Bytes, ReadError> {
-    let mut buf = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(ReadError::Io)?;
-        if buf.len() + chunk.len() > max {
-            return Err(ReadError::TooLarge);
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
-}
-
-fn too_large(max: usize) -> HttpResponse {
-    problem(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload.too_large",
-        &format!("the body is over the limit of {max} bytes; split it into smaller requests"),
-    )
-}
-
-fn problem(status: StatusCode, code: &str, detail: &str) -> HttpResponse {
-    HttpResponse::build(status)
-        .json(json!({"error": detail, "reasons": [{"code": code, "path": "", "detail": detail}]}))
+    let status = if report.rejected == 0 { StatusCode::OK } else { StatusCode::MULTI_STATUS };
+    HttpResponse::build(status).json(report)
 }

@@ -1,10 +1,13 @@
 //! The HTTP source: one actor per listener, owning an actix-web server.
 //!
 //! `POST /v1/events` takes one JSON object, a JSON array, or NDJSON. It answers only once Kafka has
-//! acknowledged every accepted record and every dead letter: 200 all accepted; 207 some rejected;
-//! 422 all rejected; 400 not JSON at all; 413 over `max_body_bytes`; 415 unknown media type;
-//! 503 + Retry-After when Kafka could not take the records before the producer's delivery
-//! timeout, which is shorter than the request deadline, so 503 means "not acknowledged".
+//! acknowledged every accepted record and every dead letter: 200 all accepted (or `duplicate`);
+//! 207 some rejected; 422 all rejected; 400 not decodable at all, or empty; 413 over
+//! `max_body_bytes`; 415 unknown media type; 429 past `max_in_flight_records`; 503 + Retry-After
+//! when Kafka could not take the records before the producer's delivery timeout (shorter than the
+//! request deadline, so 503 means "not acknowledged"), or at once while the cluster is known to be
+//! unreachable. Every non-2xx answer is a problem document (`problem`); the routes and their
+//! answers are described by `openapi.json`, served at `GET /v1/openapi.json`.
 //!
 //! With `tls:` the listener speaks HTTPS only (rustls, see [`crate::tls`]); with a client CA it
 //! authenticates clients during the handshake, and the certificate's subject and serial of each
@@ -13,6 +16,9 @@
 
 pub mod config;
 mod handlers;
+mod limits;
+pub mod problem;
+mod read;
 pub mod signature;
 mod webhook;
 
@@ -35,6 +41,8 @@ pub(crate) struct HandlerState {
     pub(crate) paused: Arc<AtomicBool>,
     pub(crate) config: HttpSourceConfig,
     pub(crate) deps: SourceDeps,
+    /// Records between reading and answering, against `max_in_flight_records`.
+    pub(crate) in_flight: limits::InFlight,
 }
 
 /// The verified client certificate of the request's connection (mutual TLS).
@@ -66,21 +74,39 @@ impl HttpSource {
             paused: Arc::clone(&self.paused),
             config: self.config.clone(),
             deps: self.deps.clone(),
+            in_flight: limits::InFlight::new(
+                self.config.max_in_flight_records,
+                Arc::from(self.config.id.as_str()),
+                Arc::clone(&self.deps.metrics),
+            ),
         });
         let webhook = (self.config.format == Format::BcbWebhook).then(|| self.config.path.clone());
         let server = HttpServer::new(move || {
+            let post = |path: &str| {
+                web::resource(path)
+                    .route(web::post().to(handlers::post_events))
+                    .default_service(web::to(problem::method_not_allowed("POST")))
+            };
+            let only_get = || web::to(problem::method_not_allowed("GET"));
             let mut app = App::new().app_data(state.clone());
             if let Some(path) = &webhook {
                 // Registered first: the activation check and the notifications of the API Pix.
-                app = app
-                    .route(path, web::post().to(webhook::activation))
-                    .route(&format!("{path}/pix"), web::post().to(handlers::post_events));
+                let activation = web::resource(path.as_str())
+                    .route(web::post().to(webhook::activation))
+                    .default_service(web::to(problem::method_not_allowed("POST")));
+                app = app.service(activation).service(post(&format!("{path}/pix")));
             }
-            app.route("/v1/events", web::post().to(handlers::post_events))
-                .route("/v1/webhooks/pix", web::post().to(handlers::post_events))
-                .route("/v1/webhooks", web::post().to(handlers::post_events))
-                .route("/v1/spi", web::post().to(handlers::post_events))
-                .route("/healthz", web::get().to(handlers::healthz))
+            app.service(post("/v1/events"))
+                .service(post("/v1/webhooks/pix"))
+                .service(post("/v1/webhooks"))
+                .service(post("/v1/spi"))
+                .service(web::resource("/healthz").route(web::get().to(handlers::healthz)).default_service(only_get()))
+                .service(
+                    web::resource("/v1/openapi.json")
+                        .route(web::get().to(handlers::openapi))
+                        .default_service(only_get()),
+                )
+                .default_service(web::to(problem::not_found))
         })
         .workers(self.config.workers)
         .disable_signals()
@@ -135,6 +161,9 @@ impl SourceKind for HttpSourceConfig {
             out.push(("workers", "expected 1 to 64".into()));
         }
         out.extend(webhook::problems(self));
+        if self.max_in_flight_records == 0 {
+            out.push(("max_in_flight_records", "expected a positive number".into()));
+        }
         out
     }
     fn start(&self, deps: SourceDeps, guard: ChildGuard) -> Recipient<Control> {

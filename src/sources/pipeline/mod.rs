@@ -2,15 +2,22 @@
 //! dead-letter actor, both awaited together, and a per-record report of what is durable.
 //!
 //! The report is honest by construction: an item is `accepted` only with the partition and offset
-//! Kafka acknowledged, `rejected` only once its dead letter was acknowledged, and everything else
-//! is `unavailable` (the caller must answer "try again", e.g. HTTP 503).
+//! Kafka acknowledged, `rejected` only once its dead letter was acknowledged, `duplicate` only when
+//! this instance acknowledged the same event before (`acked`), and everything else is
+//! `unavailable` (the caller must answer "try again", e.g. HTTP 503).
 
+pub mod acked;
+mod report;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use pix_domain::PixEvent;
-use serde::Serialize;
+use pix_domain::{Category, PixEvent};
 use tokio::time::Instant;
+
+pub use acked::{AckIndex, DuplicatesConfig};
+pub use report::{RecordResult, RecordStatus, Report};
 
 use crate::dead_letter::{DeadLetterBatch, DeadLetterRecord, DlqReason, Stage};
 use crate::kafka::{DeliveryError, DeliveryOutcome, Produced};
@@ -48,106 +55,14 @@ pub struct Submission {
     pub client: Option<Arc<crate::tls::PeerIdentity>>,
 }
 
-/// What happened to one record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordStatus {
-    /// Kafka acknowledged it in its category topic.
-    Accepted,
-    /// Refused with reasons; its dead letter is durable.
-    Rejected,
-    /// Kafka could not take it (or its dead letter) in time: not written, retry.
-    Unavailable,
-}
-
-/// One line of the per-record report.
-#[derive(Debug, Clone, Serialize)]
-pub struct RecordResult {
-    /// Item index in the input.
-    pub index: usize,
-    /// Status.
-    pub status: RecordStatus,
-    /// The endToEndId, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_to_end_id: Option<String>,
-    /// The derived event id (accepted records).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
-    /// Category (accepted records).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub category: Option<&'static str>,
-    /// Topic written to (the category topic, or the dead-letter topic for a rejected record).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub topic: Option<String>,
-    /// Partition written to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partition: Option<i32>,
-    /// Offset written at.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub offset: Option<i64>,
-    /// Why it was rejected.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub reasons: Vec<DlqReason>,
-    /// Why it is unavailable.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The stage that refused a rejected record (for metrics; the dead letter carries it too).
-    #[serde(skip)]
-    pub stage: Option<Stage>,
-}
-
-/// The report of a whole submission.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    /// Records acknowledged in their topic.
-    pub accepted: usize,
-    /// Records rejected (and durably dead-lettered).
-    pub rejected: usize,
-    /// Records not acknowledged.
-    pub unavailable: usize,
-    /// Per record, in input order.
-    pub results: Vec<RecordResult>,
-}
-
-impl RecordResult {
-    fn new(index: usize, status: RecordStatus, e2e: Option<String>) -> Self {
-        Self {
-            index,
-            status,
-            end_to_end_id: e2e,
-            event_id: None,
-            category: None,
-            topic: None,
-            partition: None,
-            offset: None,
-            reasons: Vec::new(),
-            error: None,
-            stage: None,
-        }
-    }
-
-    fn written(mut self, outcome: DeliveryOutcome) -> Self {
-        match outcome {
-            Ok(Produced { topic, partition, offset }) => {
-                self.topic = Some(topic);
-                self.partition = Some(partition);
-                self.offset = Some(offset);
-            }
-            Err(e) => {
-                self.status = RecordStatus::Unavailable;
-                self.error = Some(e.to_string());
-            }
-        }
-        self
-    }
-}
-
 /// A routed record: where it came from, for its line of the report.
 struct Routed {
     index: usize,
     end_to_end_id: Option<String>,
     event_id: String,
-    category: &'static str,
+    category: Category,
+    /// Its key in the index of acknowledged events.
+    key: acked::Key,
     /// The item's original bytes, in case Kafka refuses the record for good.
     original: Vec<u8>,
 }
@@ -160,27 +75,37 @@ struct Rejected {
     reasons: Vec<DlqReason>,
 }
 
+/// A copy of an event that is not produced again.
+struct Repeat {
+    routed: Routed,
+    /// Acknowledged by an earlier submission there, or the same as `routed[i]` of this one.
+    of: Result<Produced, usize>,
+}
+
 /// A submission split into what goes to the router and what goes to the dead-letter actor.
 #[derive(Default)]
 struct Split {
     routed: Vec<Routed>,
     events: Vec<RoutedEvent>,
+    repeats: Vec<Repeat>,
     rejected: Vec<Rejected>,
     letters: Vec<DeadLetterRecord>,
 }
 
 impl Split {
-    fn of(items: Vec<ItemInput>, meta: &Meta<'_>) -> Self {
+    fn of(items: Vec<ItemInput>, meta: &Meta<'_>, acked: &AckIndex) -> Self {
         let mut out = Split::default();
         for item in items {
             match item.verdict {
                 Ok(evs) => {
                     for event in evs {
+                        let event_id = event.event_id.to_string();
                         out.routed.push(Routed {
                             index: item.index,
                             end_to_end_id: item.end_to_end_id.clone(),
-                            event_id: event.event_id.to_string(),
-                            category: event.category.as_str(),
+                            key: acked.key(event.category.as_str(), &event_id),
+                            event_id,
+                            category: event.category,
                             original: item.bytes.clone(),
                         });
                         out.events.push(RoutedEvent {
@@ -191,7 +116,8 @@ impl Split {
                     }
                 }
                 Err((stage, reasons)) => {
-                    out.letters.push(meta.letter(stage, item.bytes, reasons.clone(), item.index));
+                    let letter = meta.letter(stage, item.bytes, reasons.clone(), item.index);
+                    out.letters.push(letter.with_key(item.end_to_end_id.clone()));
                     out.rejected.push(Rejected {
                         index: item.index,
                         end_to_end_id: item.end_to_end_id,
@@ -201,7 +127,30 @@ impl Split {
                 }
             }
         }
+        if acked.enabled() {
+            out.set_repeats_aside(acked);
+        }
         out
+    }
+
+    /// Takes out of `routed`/`events` every event this instance acknowledged before, and every
+    /// second copy within the submission: one lock on the index for the whole submission.
+    fn set_repeats_aside(&mut self, acked: &AckIndex) {
+        let keys: Vec<acked::Key> = self.routed.iter().map(|r| r.key).collect();
+        let earlier = acked.lookup(&keys);
+        let mut first: HashMap<acked::Key, usize> = HashMap::new();
+        let (routed, events) = (std::mem::take(&mut self.routed), std::mem::take(&mut self.events));
+        for ((r, e), before) in routed.into_iter().zip(events).zip(earlier) {
+            if let Some(at) = before {
+                self.repeats.push(Repeat { routed: r, of: Ok(at) });
+            } else if let Some(&i) = first.get(&r.key) {
+                self.repeats.push(Repeat { routed: r, of: Err(i) });
+            } else {
+                first.insert(r.key, self.routed.len());
+                self.routed.push(r);
+                self.events.push(e);
+            }
+        }
     }
 }
 
@@ -228,7 +177,7 @@ pub async fn submit(deps: &SourceDeps, sub: Submission) -> Report {
     let Submission { source_id, content_type, received_at, trace, items, deadline, client } = sub;
     deps.metrics.received.with_label_values(&[&source_id]).inc_by(items.len() as u64);
     let meta = Meta { source_id: &source_id, content_type: &content_type, received_at, trace: &trace, client: &client };
-    let Split { routed, events, rejected, letters } = Split::of(items, &meta);
+    let Split { routed, events, repeats, rejected, letters } = Split::of(items, &meta, &deps.acked);
 
     // Route and dead-letter at the same time: one round of broker acknowledgements for both.
     let (route_out, dlq_out) =
@@ -240,13 +189,33 @@ pub async fn submit(deps: &SourceDeps, sub: Submission) -> Report {
     for (r, out) in routed.iter().zip(&route_out) {
         if let Err(e @ DeliveryError::Refused { .. }) = out {
             let reason = DlqReason { code: e.reason_code().into(), path: String::new(), detail: e.to_string() };
-            refused.push(meta.letter(Stage::Produce, r.original.clone(), vec![reason], r.index));
+            let letter = meta.letter(Stage::Produce, r.original.clone(), vec![reason], r.index);
+            refused.push(letter.with_key(r.end_to_end_id.clone()));
         }
     }
     let refused_out = dead_letter(deps, refused.clone(), deadline).await;
-    let mut refused = refused.into_iter().zip(refused_out);
+    deps.acked.record(routed.iter().zip(&route_out).filter_map(|(r, o)| o.as_ref().ok().map(|p| (r.key, p))));
 
-    let mut results: Vec<RecordResult> = Vec::new();
+    let mut results = routed_lines(routed, route_out, refused.into_iter().zip(refused_out));
+    let repeated = repeats.into_iter().map(|rep| repeat_line(rep, &results)).collect::<Vec<_>>();
+    results.extend(repeated);
+    for (r, out) in rejected.into_iter().zip(dlq_out) {
+        let mut line = RecordResult::new(r.index, RecordStatus::Rejected, r.end_to_end_id);
+        line.reasons = r.reasons;
+        line.stage = Some(r.stage);
+        results.push(line.written(out));
+    }
+    account(deps, &source_id, &results);
+    Report::of(results)
+}
+
+/// The lines of the routed records, in `routed` order (a repeat points at its first by position).
+fn routed_lines(
+    routed: Vec<Routed>,
+    route_out: Vec<DeliveryOutcome>,
+    mut refused: impl Iterator<Item = (DeadLetterRecord, DeliveryOutcome)>,
+) -> Vec<RecordResult> {
+    let mut results = Vec::with_capacity(routed.len());
     for (r, out) in routed.into_iter().zip(route_out) {
         let mut line = match out {
             Err(DeliveryError::Refused { .. }) => match refused.next() {
@@ -261,23 +230,30 @@ pub async fn submit(deps: &SourceDeps, sub: Submission) -> Report {
             out => RecordResult::new(r.index, RecordStatus::Accepted, r.end_to_end_id).written(out),
         };
         line.event_id = Some(r.event_id);
-        line.category = Some(r.category);
+        line.category = Some(r.category.as_str());
         results.push(line);
     }
-    for (r, out) in rejected.into_iter().zip(dlq_out) {
-        let mut line = RecordResult::new(r.index, RecordStatus::Rejected, r.end_to_end_id);
-        line.reasons = r.reasons;
-        line.stage = Some(r.stage);
-        results.push(line.written(out));
-    }
-    results.sort_by_key(|r| r.index);
-    account(deps, &source_id, &results);
-    let count = |s| results.iter().filter(|r| r.status == s).count();
-    Report {
-        accepted: count(RecordStatus::Accepted),
-        rejected: count(RecordStatus::Rejected),
-        unavailable: count(RecordStatus::Unavailable),
-        results,
+    results
+}
+
+/// A repeat's line: `duplicate` of what was acknowledged, or whatever befell its first copy.
+fn repeat_line(rep: Repeat, routed: &[RecordResult]) -> RecordResult {
+    let Repeat { routed: r, of } = rep;
+    let first = match of {
+        Ok(at) => return RecordResult::duplicate(r.index, r.end_to_end_id, r.event_id, r.category, at),
+        Err(i) => routed.get(i),
+    };
+    match first {
+        Some(f) if f.status == RecordStatus::Accepted => {
+            let at = Produced {
+                topic: f.topic.clone().unwrap_or_default(),
+                partition: f.partition.unwrap_or_default(),
+                offset: f.offset.unwrap_or_default(),
+            };
+            RecordResult::duplicate(r.index, r.end_to_end_id, r.event_id, r.category, at)
+        }
+        Some(f) => RecordResult { index: r.index, end_to_end_id: r.end_to_end_id, ..f.clone() },
+        None => RecordResult::new(r.index, RecordStatus::Unavailable, r.end_to_end_id),
     }
 }
 
@@ -317,6 +293,7 @@ fn account(deps: &SourceDeps, source_id: &str, results: &[RecordResult]) {
             RecordStatus::Accepted => "accepted",
             RecordStatus::Rejected => "rejected",
             RecordStatus::Unavailable => "unavailable",
+            RecordStatus::Duplicate => "duplicate",
         };
         m.source_records.with_label_values(&[source_id, outcome]).inc();
         if r.status == RecordStatus::Rejected {

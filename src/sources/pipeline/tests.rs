@@ -77,13 +77,18 @@ fn harness(script: Vec<DeliveryOutcome>, dlq_available: bool) -> Harness {
     let letters = Arc::new(Mutex::new(Vec::new()));
     let router = StubRouter { script, seen: Arc::default() }.start();
     let dlq = StubDlq { available: dlq_available, kept: Arc::clone(&letters) }.start();
-    let validation =
-        ValidationSettings { own_ispbs: vec!["99999010".parse().unwrap()], check_digits: Default::default() };
+    let validation = ValidationSettings {
+        own_ispbs: vec!["99999010".parse().unwrap()],
+        check_digits: Default::default(),
+        unknown_fields: Default::default(),
+    };
     let deps = SourceDeps {
         router: router.recipient(),
         dead_letter: dlq.recipient(),
         validation: Arc::new(validation),
         metrics: Arc::default(),
+        breaker: Arc::new(crate::kafka::Breaker::new(Arc::default())),
+        acked: Arc::new(AckIndex::new(Default::default(), None)),
     };
     Harness { deps, letters }
 }

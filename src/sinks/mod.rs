@@ -162,6 +162,24 @@ pub trait SinkWriter {
     ) -> LocalBoxFuture<'a, SinkResult<Option<std::collections::HashMap<i32, i64>>>> {
         Box::pin(async { Ok(None) })
     }
+
+    /// These partitions were revoked (a rebalance gave them to another instance): state kept per
+    /// partition can go.
+    fn revoked(&mut self, _topic: &str, _partitions: &[i32]) {}
+
+    /// What the writer counted, for the runner's metrics.
+    fn stats(&self) -> WriterStats {
+        WriterStats::default()
+    }
+}
+
+/// Counters a writer keeps that the runner exports.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Copies of an event id the destination already held, not written again (since start).
+    pub skipped_duplicates: u64,
+    /// Event ids held in memory to decide that.
+    pub dedupe_ids: usize,
 }
 
 #[cfg(test)]

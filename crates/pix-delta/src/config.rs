@@ -15,6 +15,19 @@ pub struct DeltaSinkConfig {
     /// Secret key of the PII hashes (at least [`crate::pii::MIN_SALT_LEN`] bytes). Must not change
     /// for the life of the table. Never logged: `Debug` redacts it.
     pub pii_salt: String,
+    /// Exactly once by event id as well as by offset (`None`: by offset only).
+    pub dedupe: Option<DedupeConfig>,
+}
+
+/// Exactly once by event id: a copy of an event that the topic-partition already wrote, within
+/// the window, adds no row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DedupeConfig {
+    /// Days of `event_time` remembered (by event date, UTC): an event older than that is not
+    /// de-duplicated.
+    pub window_days: u32,
+    /// Most ids held in memory over all partitions; past it the oldest day is forgotten early.
+    pub max_ids: usize,
 }
 
 impl std::fmt::Debug for DeltaSinkConfig {
@@ -24,6 +37,7 @@ impl std::fmt::Debug for DeltaSinkConfig {
             .field("app_id", &self.app_id)
             .field("checkpoint_interval", &self.checkpoint_interval)
             .field("pii_salt", &"**redacted**")
+            .field("dedupe", &self.dedupe)
             .finish()
     }
 }
@@ -63,6 +77,7 @@ mod tests {
             app_id: "bad id".into(),
             checkpoint_interval: default_checkpoint_interval(),
             pii_salt: "very-secret-salt-value".into(),
+            dedupe: None,
         };
         assert!(!format!("{cfg:?}").contains("very-secret"));
         assert_eq!(cfg.problems().len(), 2);

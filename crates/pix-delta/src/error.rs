@@ -15,6 +15,8 @@ pub enum Step {
     Refresh,
     /// Reading a txn (application transaction) version.
     ReadTxn,
+    /// Reading the event ids a topic-partition holds back from the table.
+    ReadIds,
     /// Encoding and uploading the parquet files.
     WriteFiles,
     /// Committing data files and txn actions to the Delta log.
@@ -28,6 +30,7 @@ impl std::fmt::Display for Step {
             Step::Create => "create",
             Step::Refresh => "refresh",
             Step::ReadTxn => "read_txn",
+            Step::ReadIds => "read_ids",
             Step::WriteFiles => "write_files",
             Step::Commit => "commit",
         })

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`writer`] | [`DeltaWriter`]: open/create the table, read recorded offsets, write + commit |
 //! | [`offsets`] | txn application ids and the duplicate split of a batch (pure) |
+//! | `dedupe` | exactly once by event id: the ids each topic-partition holds, read back from the table |
 //! | [`schema`] | the column list, from which the Delta schema and the row conversion derive |
 //! | [`row`] | [`Row`] and its conversion into cells (pure; rejects name the column, not the value) |
 //! | `batch` | Arrow `RecordBatch` building |
@@ -42,6 +43,19 @@
 //!    offsets are then covered by the next txn version). Other errors are permanent: stop.
 //! 4. Keep rows of one partition in offset order across calls: after writing offset `n`, any
 //!    offset `<= n` of that partition is treated as already written.
+//! 5. With [`DeltaSinkConfig::dedupe`], call [`DeltaWriter::forget`] for revoked partitions (their
+//!    ids leave memory; the next owner reads them back from the table).
+//!
+//! # Exactly once by event id
+//!
+//! With [`DeltaSinkConfig::dedupe`] set, a row whose `event_id` its topic-partition already holds
+//! for an `event_time` within the window is skipped too (a client or webhook retry is a new
+//! Kafka record with the same event id: every copy lands in the same partition, because the key
+//! is the endToEndId, the payer account or the event id). The ids are read back from the table
+//! (only the files of the window's `event_date`s, three columns) the first time a partition shows
+//! up and whenever its txn version moved without this writer, and kept in a bounded in-memory
+//! index ([`pix_dedupe::SeenIds`]) meanwhile. A topic holds one category, so the two events of an
+//! intra-PSP transfer (same event id, two topics) are both kept.
 //!
 //! # Threads
 //!
@@ -81,8 +95,9 @@ pub mod schema;
 pub mod writer;
 
 mod batch;
+mod dedupe;
 
-pub use config::{DeltaSinkConfig, default_checkpoint_interval};
+pub use config::{DedupeConfig, DeltaSinkConfig, default_checkpoint_interval};
 pub use error::{DeltaSinkError, RowReject, Step};
 pub use row::Row;
 pub use writer::{DeltaWriter, WriteOutcome};

@@ -12,6 +12,7 @@ use deltalake::{DeltaTable, ensure_table_uri};
 
 use crate::batch;
 use crate::config::DeltaSinkConfig;
+use crate::dedupe::EventDedupe;
 use crate::error::{DeltaSinkError, RowReject, Step};
 use crate::offsets::{self, TopicPartition};
 use crate::pii::PiiHasher;
@@ -30,6 +31,8 @@ pub struct WriteOutcome {
     pub written: usize,
     /// Rows skipped because the table already holds their offset (or they repeated in the batch).
     pub skipped_duplicates: usize,
+    /// Rows skipped because their topic-partition already holds their event id (dedupe on).
+    pub skipped_event_ids: usize,
     /// Whether a checkpoint was written after this commit.
     pub checkpointed: bool,
 }
@@ -44,6 +47,8 @@ pub struct DeltaWriter {
     /// latest commit of any writer.
     table: DeltaTable,
     pii: PiiHasher,
+    /// The ids each topic-partition holds, when de-duplicating by event id.
+    dedupe: Option<EventDedupe>,
 }
 
 impl std::fmt::Debug for DeltaWriter {
@@ -80,7 +85,8 @@ impl DeltaWriter {
                 .map_err(DeltaSinkError::delta(uri, Step::Create))?;
             tracing::info!(table = uri, "Created the Delta table.");
         }
-        let writer = Self { cfg, table, pii };
+        let dedupe = cfg.dedupe.map(|d| EventDedupe::new(d.window_days, d.max_ids));
+        let writer = Self { cfg, table, pii, dedupe };
         writer.check_schema()?;
         Ok(writer)
     }
@@ -94,6 +100,20 @@ impl DeltaWriter {
             Ok(())
         } else {
             Err(DeltaSinkError::SchemaMismatch { table_uri: uri.to_owned(), problems })
+        }
+    }
+
+    /// Event ids held in memory for de-duplication, and how many were dropped early to stay under
+    /// `max_ids` (both 0 when dedupe is off).
+    pub fn dedupe_ids(&self) -> (usize, u64) {
+        self.dedupe.as_ref().map_or((0, 0), |d| (d.len(), d.evicted_early()))
+    }
+
+    /// Forgets the event ids of partitions this writer no longer owns (after a rebalance).
+    pub fn forget(&mut self, topic: &str, partitions: &[i32]) {
+        if let Some(d) = &mut self.dedupe {
+            let tps: Vec<TopicPartition> = partitions.iter().map(|p| (topic.to_owned(), *p)).collect();
+            d.forget(&tps);
         }
     }
 
@@ -154,32 +174,25 @@ impl DeltaWriter {
         self.refresh().await?;
         let tps: HashSet<TopicPartition> = rows.iter().map(|r| (r.topic.clone(), r.partition)).collect();
         let mut recorded = HashMap::new();
-        for tp in tps {
-            if let Some(offset) = self.recorded(&tp).await? {
-                recorded.insert(tp, offset);
+        for tp in &tps {
+            if let Some(offset) = self.recorded(tp).await? {
+                recorded.insert(tp.clone(), offset);
             }
         }
-        let plan = offsets::plan(rows, &recorded);
+        let mut plan = offsets::plan(rows, &recorded);
+        let (mut fresh, mut skipped_event_ids) = (Vec::new(), 0);
+        if let Some(d) = &mut self.dedupe {
+            d.sync(&self.table, &recorded, &tps).await.map_err(DeltaSinkError::delta(uri, Step::ReadIds))?;
+            let filtered = d.filter(std::mem::take(&mut plan.keep));
+            (plan.keep, fresh, skipped_event_ids) = (filtered.keep, filtered.fresh, filtered.skipped);
+        }
         if plan.keep.is_empty() {
-            return Ok(self.nothing_committed(plan.skipped_duplicates));
+            let mut outcome = self.nothing_committed(plan.skipped_duplicates);
+            outcome.skipped_event_ids = skipped_event_ids;
+            return Ok(outcome);
         }
 
-        let mut records = Vec::with_capacity(plan.keep.len());
-        let mut rejects = Vec::new();
-        for row in &plan.keep {
-            match row::to_record(row, &self.pii) {
-                Ok(record) => records.push(record),
-                Err(reason) => rejects.push(RowReject {
-                    topic: row.topic.clone(),
-                    partition: row.partition,
-                    offset: row.offset,
-                    reason,
-                }),
-            }
-        }
-        if !rejects.is_empty() {
-            return Err(DeltaSinkError::InvalidRows { table_uri: uri.to_owned(), rejects });
-        }
+        let records = self.records(&plan.keep)?;
 
         let now_ms = chrono::Utc::now().timestamp_millis();
         let txns: Vec<Transaction> = plan
@@ -204,12 +217,16 @@ impl DeltaWriter {
         // the caller retries `write` with the same rows and the refresh above decides again.
         let version =
             writer.flush_and_commit(&mut self.table).await.map_err(DeltaSinkError::delta(uri, Step::Commit))?;
+        if let Some(d) = &mut self.dedupe {
+            d.committed(fresh, &plan.txn_versions);
+        }
         let checkpointed = self.maybe_checkpoint(version).await;
         tracing::info!(
             table = uri,
             version,
             written = records.len(),
             skipped_duplicates = plan.skipped_duplicates,
+            skipped_event_ids,
             checkpointed,
             "Committed rows and offsets to the Delta table."
         );
@@ -218,8 +235,31 @@ impl DeltaWriter {
             committed: true,
             written: records.len(),
             skipped_duplicates: plan.skipped_duplicates,
+            skipped_event_ids,
             checkpointed,
         })
+    }
+
+    /// The cells of every row, or every row that is not a canonical event.
+    fn records(&self, rows: &[Row]) -> Result<Vec<row::Record>, DeltaSinkError> {
+        let mut records = Vec::with_capacity(rows.len());
+        let mut rejects = Vec::new();
+        for row in rows {
+            match row::to_record(row, &self.pii) {
+                Ok(record) => records.push(record),
+                Err(reason) => rejects.push(RowReject {
+                    topic: row.topic.clone(),
+                    partition: row.partition,
+                    offset: row.offset,
+                    reason,
+                }),
+            }
+        }
+        if rejects.is_empty() {
+            Ok(records)
+        } else {
+            Err(DeltaSinkError::InvalidRows { table_uri: self.cfg.table_uri.clone(), rejects })
+        }
     }
 
     fn nothing_committed(&self, skipped_duplicates: usize) -> WriteOutcome {
@@ -228,6 +268,7 @@ impl DeltaWriter {
             committed: false,
             written: 0,
             skipped_duplicates,
+            skipped_event_ids: 0,
             checkpointed: false,
         }
     }

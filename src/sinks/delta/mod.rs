@@ -40,6 +40,23 @@ pub struct DeltaSinkConfig {
     /// Key of the HMAC that replaces CPF/CNPJ, accounts and Pix keys in the lake (at least 16
     /// bytes; never change it for a table). Write it as `"${PIX_DELTA_PII_SALT}"`.
     pub pii_salt: Secret,
+    /// Exactly once by event id within this many days of `event_time` (whole days, by event
+    /// date): a copy of an event the table already holds adds no row. `0s` turns it off (exactly
+    /// once by offset only).
+    #[serde(default = "default_dedupe_window", with = "humantime_serde")]
+    pub dedupe_window: Duration,
+    /// Most event ids held in memory for that, over the partitions this instance owns (about 30
+    /// bytes each); past it the oldest day is forgotten early (`pix_ingest_dedupe_index_entries`).
+    #[serde(default = "default_dedupe_max_ids")]
+    pub dedupe_max_ids: usize,
+}
+
+fn default_dedupe_window() -> Duration {
+    Duration::from_secs(7 * 86_400)
+}
+
+const fn default_dedupe_max_ids() -> usize {
+    10_000_000
 }
 
 fn delta_batch() -> BatchConfig {
@@ -57,6 +74,10 @@ impl DeltaSinkConfig {
             app_id: self.id.clone(),
             checkpoint_interval: self.checkpoint_interval,
             pii_salt: self.pii_salt.expose().to_owned(),
+            dedupe: (!self.dedupe_window.is_zero()).then(|| pix_delta::DedupeConfig {
+                window_days: u32::try_from(self.dedupe_window.as_secs().div_ceil(86_400)).unwrap_or(u32::MAX),
+                max_ids: self.dedupe_max_ids,
+            }),
         }
     }
 
@@ -70,12 +91,14 @@ impl DeltaSinkConfig {
 pub struct DeltaSink {
     cfg: DeltaSinkConfig,
     table: Option<DeltaWriter>,
+    /// Copies skipped by event id since start.
+    skipped: u64,
 }
 
 impl DeltaSink {
     /// A writer for the configured table.
     pub fn new(cfg: &DeltaSinkConfig) -> Self {
-        Self { cfg: cfg.clone(), table: None }
+        Self { cfg: cfg.clone(), table: None, skipped: 0 }
     }
 
     async fn table(&mut self) -> SinkResult<&mut DeltaWriter> {
@@ -113,7 +136,10 @@ impl SinkWriter for DeltaSink {
                 let table = self.table().await?;
                 match table.write(batch).await {
                     // Rows skipped as duplicates are already in the table: written.
-                    Ok(_) => return Ok(verdicts),
+                    Ok(outcome) => {
+                        self.skipped += outcome.skipped_event_ids as u64;
+                        return Ok(verdicts);
+                    }
                     Err(DeltaSinkError::InvalidRows { rejects, .. }) => {
                         // Nothing was written; dead-letter the named rows and write the rest.
                         for rej in rejects {
@@ -154,6 +180,17 @@ impl SinkWriter for DeltaSink {
             let table = self.table().await?;
             table.committed_offsets(topic, partitions).await.map(Some).map_err(classify)
         })
+    }
+
+    fn revoked(&mut self, topic: &str, partitions: &[i32]) {
+        if let Some(t) = &mut self.table {
+            t.forget(topic, partitions);
+        }
+    }
+
+    fn stats(&self) -> super::WriterStats {
+        let ids = self.table.as_ref().map_or(0, |t| t.dedupe_ids().0);
+        super::WriterStats { skipped_duplicates: self.skipped, dedupe_ids: ids }
     }
 }
 

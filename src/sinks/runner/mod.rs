@@ -144,11 +144,20 @@ struct LoopState {
     lag: LagClock,
     paused: bool,
     assigned: BTreeSet<(String, i32)>,
+    /// The writer's counters at the last batch.
+    stats: super::WriterStats,
 }
 
 impl LoopState {
     fn new(batcher: Batcher) -> Self {
-        Self { batcher, pending: Vec::new(), lag: LagClock::default(), paused: false, assigned: BTreeSet::new() }
+        Self {
+            batcher,
+            pending: Vec::new(),
+            lag: LagClock::default(),
+            paused: false,
+            assigned: BTreeSet::new(),
+            stats: super::WriterStats::default(),
+        }
     }
 
     /// Writes the open batch, if any, to the end.
@@ -164,6 +173,13 @@ impl LoopState {
         let batch = std::mem::take(&mut self.pending);
         process::process(ctx, writer, consumer, batch, &mut self.lag).await?;
         self.batcher.reset();
+        let stats = writer.stats();
+        let m = &ctx.deps.metrics;
+        m.dedupe_skipped
+            .with_label_values(&[ctx.id])
+            .inc_by(stats.skipped_duplicates.saturating_sub(self.stats.skipped_duplicates));
+        m.dedupe_entries.with_label_values(&[ctx.id]).set(i64::try_from(stats.dedupe_ids).unwrap_or(i64::MAX));
+        self.stats = stats;
         Ok(())
     }
 
@@ -174,6 +190,9 @@ impl LoopState {
         let now: BTreeSet<(String, i32)> = a.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect();
         if now != self.assigned {
             let added: Vec<(String, i32)> = now.difference(&self.assigned).cloned().collect();
+            for (topic, partition) in self.assigned.difference(&now) {
+                writer.revoked(topic, &[*partition]);
+            }
             self.assigned = now;
             if !added.is_empty() {
                 seek_committed(id, writer, consumer, &added, &mut self.pending).await;

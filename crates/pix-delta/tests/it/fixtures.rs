@@ -16,6 +16,7 @@ pub fn config(dir: &Path, checkpoint_interval: u64) -> DeltaSinkConfig {
         app_id: "delta-it".into(),
         checkpoint_interval,
         pii_salt: SALT.into(),
+        dedupe: None,
     }
 }
 

@@ -3,6 +3,7 @@
 // Helpers outside `#[test]` fns are test code too (clippy.toml allows unwrap only inside tests).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod by_event_id;
 mod exactly_once;
 mod fixtures;
 mod layout;

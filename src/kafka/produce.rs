@@ -118,7 +118,7 @@ pub async fn produce_all(
     if reports.iter().any(Result::is_ok) {
         breaker.reset();
     } else if reports.iter().any(|r| matches!(r, Err(Failed { timed_out: true, .. }))) {
-        breaker.trip("a delivery timed out");
+        breaker.trip(super::breaker::Cause::DeliveryTimeout);
     }
     reports.into_iter().map(|r| r.map_err(|f| f.error)).collect()
 }

@@ -31,7 +31,7 @@ pub struct StatsContext {
 impl ClientContext for StatsContext {
     fn error(&self, error: KafkaError, reason: &str) {
         if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
-            self.breaker.trip("all brokers down");
+            self.breaker.trip(super::breaker::Cause::AllBrokersDown);
         }
         tracing::warn!(actor = self.actor, %error, reason, "Kafka client error.");
     }
@@ -39,6 +39,9 @@ impl ClientContext for StatsContext {
     fn stats(&self, s: Statistics) {
         let m = &self.metrics;
         m.kafka_queue_messages.with_label_values(&[self.actor]).set(i64::try_from(s.msg_cnt).unwrap_or(i64::MAX));
+        if s.brokers.values().any(|b| b.state == "UP") {
+            self.breaker.broker_up();
+        }
         for (name, broker) in &s.brokers {
             if let Some(rtt) = &broker.rtt {
                 // librdkafka reports microseconds.

@@ -54,3 +54,40 @@ async fn broker_stopped_means_503_and_nothing_accepted() {
     t.stop().await;
     kafka_script(&["stop", broker.to_str().unwrap()]);
 }
+
+#[actix_rt::test]
+async fn a_broker_outage_is_answered_503_at_once_while_the_breaker_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = dir.path().join("broker");
+    let bootstrap = kafka_script(&["start", broker.to_str().unwrap()]);
+    let config = ConfigBuilder::new(&bootstrap, Topics::new(&unique("breaker")))
+        .delivery_timeout(Duration::from_secs(2))
+        .api_request_timeout(Duration::from_secs(4));
+    let t = TestApp::start_with(&config).await;
+    assert_eq!(t.post("application/json", fixtures::payment(&fixtures::e2e(OWN)).to_string()).await.status, 200);
+    assert_eq!(t.app.metrics().breaker_open.get(), 0);
+
+    kill9(&broker);
+    let killed = std::time::Instant::now();
+    crate::wait::wait_until("the producers to notice the outage", Duration::from_secs(30), async || {
+        holds(t.app.metrics().breaker_open.get() == 1, t.app.metrics().breaker_open.get())
+    })
+    .await;
+    let noticed = killed.elapsed();
+    let body = serde_json::json!([fixtures::payment(&fixtures::e2e(OWN)), fixtures::bad_cpf(&fixtures::e2e(OWN))]);
+    let asked = std::time::Instant::now();
+    let r = t.post("application/json", body.to_string()).await;
+    let answered = asked.elapsed();
+    eprintln!("broker killed: breaker open after {noticed:?}; a request answered in {answered:?}");
+    assert_eq!(r.status, 503, "{}", r.json);
+    assert!(answered < Duration::from_secs(2), "503 at once, not after the delivery timeout: {answered:?}");
+    assert_eq!(r.retry_after.as_deref(), Some("5"));
+    assert_eq!(r.json["code"], "kafka.unavailable", "{}", r.json);
+    assert_eq!((r.json["accepted"].as_u64(), r.json["rejected"].as_u64()), (Some(0), Some(0)), "{}", r.json);
+    let results = r.json["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|x| x["status"] == "unavailable"), "{}", r.json);
+    assert!(t.app.metrics().backpressure.with_label_values(&["api", "kafka_unavailable"]).get() >= 1);
+    t.stop().await;
+    kafka_script(&["stop", broker.to_str().unwrap()]);
+}

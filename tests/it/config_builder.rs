@@ -31,6 +31,12 @@ pub struct ConfigBuilder {
     tax_id_check_digits: Option<CheckDigitPolicy>,
     /// The `api` HTTP source: where it listens and its request deadline (None: no such source).
     api: Option<(SocketAddr, Duration)>,
+    /// `max_in_flight_records` of the `api` source.
+    api_max_in_flight: Option<usize>,
+    /// `duplicates.window`.
+    duplicates_window: Option<Duration>,
+    /// `formats.canonical.unknown_fields`.
+    unknown_fields: Option<String>,
     sources: Vec<Value>,
     sinks: Vec<Value>,
     backoff: (Duration, Duration),
@@ -58,6 +64,9 @@ impl ConfigBuilder {
             own_ispbs: vec![OWN.to_owned()],
             tax_id_check_digits: None,
             api: Some((SocketAddr::from(([127, 0, 0, 1], 0)), Duration::from_secs(8))),
+            api_max_in_flight: None,
+            duplicates_window: None,
+            unknown_fields: None,
             sources: Vec::new(),
             sinks: Vec::new(),
             backoff: (Duration::from_millis(50), Duration::from_secs(1)),
@@ -110,6 +119,23 @@ impl ConfigBuilder {
 
     pub fn api_request_timeout(mut self, timeout: Duration) -> Self {
         self.api_mut().1 = timeout;
+        self
+    }
+
+    pub fn api_max_in_flight_records(mut self, n: usize) -> Self {
+        self.api_max_in_flight = Some(n);
+        self
+    }
+
+    /// `duplicates.window` (`0s`: no duplicate answers, every copy is produced).
+    pub fn duplicates_window(mut self, window: Duration) -> Self {
+        self.duplicates_window = Some(window);
+        self
+    }
+
+    /// `formats.canonical.unknown_fields`: `flag` or `reject`.
+    pub fn unknown_fields(mut self, policy: &str) -> Self {
+        self.unknown_fields = Some(policy.to_owned());
         self
     }
 
@@ -213,6 +239,12 @@ impl ConfigBuilder {
         if let Some(window) = self.restart_window {
             doc["supervision"]["window"] = duration(window);
         }
+        if let Some(window) = self.duplicates_window {
+            doc["duplicates"] = json!({ "window": duration(window) });
+        }
+        if let Some(policy) = &self.unknown_fields {
+            doc["formats"] = json!({ "canonical": { "unknown_fields": policy } });
+        }
         if let Some(grace) = self.shutdown_grace {
             doc["shutdown"] = json!({ "grace": duration(grace) });
         }
@@ -234,7 +266,11 @@ impl ConfigBuilder {
 
     fn api_entry(&self) -> Option<Value> {
         self.api.map(|(listen, timeout)| {
-            json!({ "id": "api", "type": "http", "listen": listen.to_string(), "request_timeout": duration(timeout) })
+            let mut api = json!({ "id": "api", "type": "http", "listen": listen.to_string(), "request_timeout": duration(timeout) });
+            if let Some(n) = self.api_max_in_flight {
+                api["max_in_flight_records"] = json!(n);
+            }
+            api
         })
     }
 
@@ -281,6 +317,9 @@ mod tests {
             .log(LogFormat::Json, "debug")
             .otlp_endpoint("http://127.0.0.1:4318/v1/traces")
             .shutdown_grace(Duration::from_secs(3))
+            .api_max_in_flight_records(7)
+            .duplicates_window(Duration::from_secs(60))
+            .unknown_fields("reject")
             .load();
         let v = serde_json::to_value(&config).unwrap();
         let at = |path: &str| v.pointer(path).unwrap_or_else(|| panic!("no {path} in {v:#}")).clone();
@@ -307,6 +346,9 @@ mod tests {
         assert_eq!(at("/telemetry/log_level"), "debug");
         assert_eq!(at("/telemetry/otlp_endpoint"), "http://127.0.0.1:4318/v1/traces");
         assert_eq!(at("/shutdown/grace"), "3s");
+        assert_eq!(at("/sources/0/max_in_flight_records"), 7);
+        assert_eq!(at("/duplicates/window"), "1m");
+        assert_eq!(at("/formats/canonical/unknown_fields"), "reject");
 
         let bare = ConfigBuilder::new("127.0.0.1:9", Topics::new("bare")).without_api().no_admin_token().load();
         let bare = serde_json::to_value(&bare).unwrap();

@@ -20,7 +20,7 @@ const SALT: &str = "a-test-salt-of-32-bytes-or-more!";
 
 /// event_id -> number of rows, read by Python's deltalake (not our code). The reader runs while
 /// the service may be committing; a reader process that fails is tried again (3 times).
-fn table_rows(uri: &Path) -> BTreeMap<String, usize> {
+pub(crate) fn table_rows(uri: &Path) -> BTreeMap<String, usize> {
     let mut last = String::new();
     for _ in 0..3 {
         match try_table_rows(uri) {
@@ -55,7 +55,7 @@ fn try_table_rows(uri: &Path) -> Result<BTreeMap<String, usize>, String> {
 }
 
 /// The Delta sink `lake` writing to `table`.
-fn lake(table: &Path, checkpoint_interval: Option<u32>, max_events: u32) -> Value {
+pub(crate) fn lake(table: &Path, checkpoint_interval: Option<u32>, max_events: u32) -> Value {
     let mut sink = json!({
         "id": "lake", "type": "delta", "table_uri": table, "pii_salt": SALT,
         "batch": { "max_events": max_events, "max_age": "200ms" }

@@ -10,8 +10,11 @@ mod cli;
 mod cli_env;
 mod config_builder;
 mod container;
+mod contract;
 #[cfg(feature = "delta")]
 mod delta;
+#[cfg(feature = "delta")]
+mod delta_dedupe;
 #[cfg(feature = "delta")]
 mod demo;
 mod file_source;

@@ -25,15 +25,12 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 /// Time kept back from the request deadline to build and send the answer.
 const ANSWER_MARGIN: Duration = Duration::from_millis(250);
 
-/// The OpenAPI 3.1 document of the ingest API (`GET /v1/openapi.json`).
-const OPENAPI: &str = include_str!("openapi.json");
-
 pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-pub(crate) async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+pub(crate) async fn openapi(state: web::Data<HandlerState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(state.openapi.clone())
 }
 
 pub(crate) async fn post_events(

@@ -17,6 +17,7 @@
 pub mod config;
 mod handlers;
 mod limits;
+mod openapi;
 pub mod problem;
 mod read;
 pub mod signature;
@@ -43,6 +44,8 @@ pub(crate) struct HandlerState {
     pub(crate) deps: SourceDeps,
     /// Records between reading and answering, against `max_in_flight_records`.
     pub(crate) in_flight: limits::InFlight,
+    /// The OpenAPI document of this source (its format's request bodies).
+    pub(crate) openapi: String,
 }
 
 /// The verified client certificate of the request's connection (mutual TLS).
@@ -79,6 +82,7 @@ impl HttpSource {
                 Arc::from(self.config.id.as_str()),
                 Arc::clone(&self.deps.metrics),
             ),
+            openapi: openapi::document(self.config.format),
         });
         let webhook = (self.config.format == Format::BcbWebhook).then(|| self.config.path.clone());
         let server = HttpServer::new(move || {

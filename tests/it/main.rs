@@ -24,6 +24,7 @@ mod generator;
 mod harness;
 mod http_source;
 mod kafka;
+mod readme;
 mod secure_kafka;
 mod secure_start;
 mod service;

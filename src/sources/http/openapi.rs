@@ -27,7 +27,8 @@ pub(super) fn document(format: Format) -> String {
          is answered 400 and dead-lettered unchanged.",
         format.name()
     );
-    doc["components"]["requestBodies"]["Events"] = json!({ "required": true, "description": description, "content": content });
+    doc["components"]["requestBodies"]["Events"] =
+        json!({ "required": true, "description": description, "content": content });
     doc.to_string()
 }
 

@@ -197,4 +197,31 @@ mod tests {
         off.record([(keys[0], &produced[0])]);
         assert_eq!((off.len(), off.lookup(&keys[..1])), (0, vec![None]));
     }
+
+    /// The README's figure: resident memory per entry (`cargo test --lib acked -- --ignored --nocapture`).
+    #[test]
+    #[ignore = "a measurement, not a check; scripts/bench runs it"]
+    fn memory_per_million_acknowledged_events() {
+        let rss = || {
+            let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+            statm.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()).unwrap_or(0) * 4096
+        };
+        let n = 1_000_000;
+        let idx = AckIndex::new(DuplicatesConfig { window: Duration::from_secs(3600), max_entries: n }, None);
+        let produced: Vec<Produced> = (0..4).map(at).collect();
+        let before = rss();
+        for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+            let keys: Vec<Key> =
+                chunk.iter().map(|i| idx.key("payment", &format!("E{i:031}:TRANSFER:PENDING"))).collect();
+            idx.record(keys.iter().map(|k| (*k, &produced[(k[0] % 4) as usize])));
+        }
+        let grown = rss().saturating_sub(before);
+        println!(
+            "AckIndex: {} entries, {:.1} MB resident, {:.0} bytes per entry",
+            idx.len(),
+            grown as f64 / 1e6,
+            grown as f64 / n as f64
+        );
+        assert_eq!(idx.len(), n);
+    }
 }

@@ -8,6 +8,7 @@
 //! and one line of the `SinkConfig` registry below.
 
 pub mod batch;
+pub mod dedupe;
 #[cfg(feature = "delta")]
 pub mod delta;
 pub mod file;
@@ -38,6 +39,8 @@ kind_registry! {
         /// `delta` in a build without the feature: parsed, then refused or left out by name.
         #[cfg(not(feature = "delta"))]
         Delta(not_built::NotBuiltSinkConfig) = "delta",
+        /// Clean topics: each event id once per category, with Kafka transactions.
+        Dedupe(dedupe::DedupeStageConfig) = "dedupe",
     }
 }
 
@@ -84,6 +87,11 @@ pub trait SinkKind {
     }
     /// Builds the writer (called on the sink's own arbiter, at every (re)start).
     fn writer(&self) -> Result<Box<dyn SinkWriter>, SinkError>;
+    /// Builds the writer with the cluster's settings at hand (a writer that talks to Kafka
+    /// itself overrides this); by default [`SinkKind::writer`].
+    fn writer_in(&self, _env: &runner::SinkEnv) -> Result<Box<dyn SinkWriter>, SinkError> {
+        self.writer()
+    }
     /// What a permanent write error does.
     fn on_permanent(&self) -> OnPermanent {
         OnPermanent::Fail
@@ -149,8 +157,11 @@ pub trait SinkWriter {
     fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, SinkResult<Vec<Verdict>>>;
 
     /// Makes everything written so far durable and visible (a file sink renames its files);
-    /// called before offsets are committed.
-    fn flush(&mut self) -> LocalBoxFuture<'_, SinkResult<()>>;
+    /// called before offsets are committed. Nothing to do by default (a write that is durable
+    /// when it returns).
+    fn flush(&mut self) -> LocalBoxFuture<'_, SinkResult<()>> {
+        Box::pin(async { Ok(()) })
+    }
 
     /// For a destination that records Kafka offsets itself (Delta): the last offset it holds per
     /// partition, so the runner seeks past it on every assignment. `None`: Kafka's committed
@@ -166,6 +177,18 @@ pub trait SinkWriter {
     /// These partitions were revoked (a rebalance gave them to another instance): state kept per
     /// partition can go.
     fn revoked(&mut self, _topic: &str, _partitions: &[i32]) {}
+
+    /// For a writer that commits the consumer's offsets itself, atomically with what it wrote (a
+    /// Kafka transaction): called instead of the consumer's commit. `Ok(false)`: not handled, the
+    /// runner commits (the default). `Err`: nothing was committed; the runner restarts the sink,
+    /// which resumes from the last committed offsets.
+    fn commit_offsets<'a>(
+        &'a mut self,
+        _offsets: &'a rdkafka::TopicPartitionList,
+        _group: Option<rdkafka::consumer::ConsumerGroupMetadata>,
+    ) -> LocalBoxFuture<'a, SinkResult<bool>> {
+        Box::pin(async { Ok(false) })
+    }
 
     /// What the writer counted, for the runner's metrics.
     fn stats(&self) -> WriterStats {

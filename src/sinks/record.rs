@@ -17,6 +17,10 @@ pub struct SinkRecord {
     pub event: PixEvent,
     /// W3C trace context from the record headers.
     pub traceparent: Option<String>,
+    /// The record's Kafka key.
+    pub key: Option<Vec<u8>>,
+    /// The record's headers, as consumed.
+    pub headers: Option<rdkafka::message::OwnedHeaders>,
 }
 
 /// A writer's answer for one record.

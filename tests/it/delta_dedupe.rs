@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::config_builder::ConfigBuilder;
 use crate::delta::{lake, table_rows};
 use crate::fixtures::{self, OWN};
-use crate::harness::{TestApp, Topics, repo, unique};
+use crate::harness::{TestApp, Topics, repo, send_copies, unique};
 use crate::kafka::{group_lag, in_kafka};
 use crate::wait::{holds, wait_until_blocking};
 
@@ -51,16 +51,8 @@ async fn delta_holds_each_event_id_once_across_copies_rebalances_and_restarts() 
     let second = TestApp::start_with(&config).await; // same group: the partitions are split
     let batch = fixtures::mixed(20);
     let single = fixtures::payment(&fixtures::e2e(OWN));
-    for _ in 0..2 {
-        assert_eq!(first.post("application/json", single.to_string()).await.status, 200);
-        assert_eq!(first.post_events(&batch).await.status, 200);
-        assert_eq!(second.post_events(&batch).await.status, 200);
-    }
-    second.stop().await; // a rebalance moves its partitions to `first`
-    assert_eq!(first.post_events(&batch).await.status, 200);
-    first.stop().await;
-    let restarted = TestApp::start_with(&config).await; // the sink restarts: ids come back from the table
-    assert_eq!(restarted.post_events(&batch).await.status, 200);
+    // The restarted sink's ids come back from the table.
+    let restarted = send_copies(first, second, &config, &batch, &single).await;
 
     let (b, topics, tab) = (config.bootstrap.clone(), config.topics.clone(), table.clone());
     let mut expected = ids(&batch);

@@ -144,6 +144,30 @@ impl TestApp {
     }
 }
 
+/// Sends copies of `batch` and `single` the way retries and redeliveries happen: twice each through
+/// `first` and `second` (two instances of one consumer group), once more through `first` after
+/// `second` left (a rebalance), and once more after `first` restarted from `again`. Returns the
+/// restarted app; Kafka holds `2 + 6 * batch.len()` records of them.
+pub async fn send_copies(
+    first: TestApp,
+    second: TestApp,
+    again: &ConfigBuilder,
+    batch: &[Value],
+    single: &Value,
+) -> TestApp {
+    for _ in 0..2 {
+        assert_eq!(first.post("application/json", single.to_string()).await.status, 200);
+        assert_eq!(first.post_events(batch).await.status, 200);
+        assert_eq!(second.post_events(batch).await.status, 200);
+    }
+    second.stop().await; // a rebalance moves its partitions to `first`
+    assert_eq!(first.post_events(batch).await.status, 200);
+    first.stop().await;
+    let restarted = TestApp::start_with(again).await; // the state comes back from where it is kept
+    assert_eq!(restarted.post_events(batch).await.status, 200);
+    restarted
+}
+
 #[derive(Debug)]
 pub struct Posted {
     pub status: u16,

@@ -11,6 +11,7 @@ mod cli_env;
 mod config_builder;
 mod container;
 mod contract;
+mod dedupe_stage;
 #[cfg(feature = "delta")]
 mod delta;
 #[cfg(feature = "delta")]

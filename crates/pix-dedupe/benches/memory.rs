@@ -1,7 +1,7 @@
 //! Memory of the event-id index per million ids, measured as the growth of the process's resident
 //! set (Linux `/proc/self/statm`) while one partition's index takes the ids, and the time per
 //! lookup and insert. Run with `cargo bench -p pix-dedupe` (scripts/bench does).
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::disallowed_methods)]
 
 use std::time::Instant;
 

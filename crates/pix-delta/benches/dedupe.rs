@@ -2,7 +2,7 @@
 //! table in batches of `BENCH_BATCH` (default 5,000, the Delta sink's default batch), with the
 //! de-duplication off and on, and the time to read a partition's ids back from the table (what
 //! a restart or a rebalance costs). Run with `cargo bench -p pix-delta` (scripts/bench does).
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::disallowed_methods)]
 
 use std::time::Instant;
 

@@ -167,10 +167,6 @@ impl SinkWriter for DeltaSink {
         })
     }
 
-    fn flush(&mut self) -> LocalBoxFuture<'_, SinkResult<()>> {
-        Box::pin(async { Ok(()) })
-    }
-
     fn committed_offsets<'a>(
         &'a mut self,
         topic: &'a str,

@@ -80,7 +80,9 @@ pub fn start(cfg: SinkConfig, deps: SinkDeps, guard: ChildGuard) -> Recipient<Co
 async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
     let common = cfg.common();
     let id = common.id.clone();
-    let mut writer = match cfg.kind().writer() {
+    let env =
+        SinkEnv { bootstrap: deps.bootstrap.clone(), kafka: Arc::clone(&deps.kafka), topics: Arc::clone(&deps.topics) };
+    let mut writer = match cfg.kind().writer_in(&env) {
         Ok(w) => w,
         Err(e) => return TaskEnd::Failed(format!("cannot build the writer: {e}")),
     };

@@ -47,8 +47,7 @@ pub(super) async fn process(
             Err(e) => retrier.failed("flush", e).await?,
         }
     }
-    commit(ctx, consumer, &batch, lag);
-    Ok(())
+    commit(ctx, writer, consumer, &batch, lag).await
 }
 
 /// Decodes every message; a record that is not a canonical event is a poison letter.
@@ -71,6 +70,8 @@ fn decode(id: &str, batch: &[OwnedMessage]) -> (Vec<SinkRecord>, Vec<DeadLetterR
                 payload,
                 event,
                 traceparent,
+                key: msg.key().map(<[u8]>::to_vec),
+                headers: msg.headers().cloned(),
             }),
             Err(e) => {
                 // A poison record: park it in the dead-letter topic with its coordinates, move on.
@@ -249,8 +250,15 @@ async fn publish_letters(
     Ok(())
 }
 
-/// Everything is durable downstream: only now may the group's offsets move.
-fn commit(ctx: &SinkCtx<'_>, consumer: &StreamConsumer, batch: &[OwnedMessage], lag: &mut LagClock) {
+/// Everything is durable downstream: only now may the group's offsets move (in the writer's own
+/// transaction when it has one).
+async fn commit(
+    ctx: &SinkCtx<'_>,
+    writer: &mut dyn SinkWriter,
+    consumer: &StreamConsumer,
+    batch: &[OwnedMessage],
+    lag: &mut LagClock,
+) -> Result<(), TaskEnd> {
     let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
     for msg in batch {
         let e = next.entry((msg.topic().to_owned(), msg.partition())).or_insert(0);
@@ -260,12 +268,19 @@ fn commit(ctx: &SinkCtx<'_>, consumer: &StreamConsumer, batch: &[OwnedMessage], 
     for ((t, p), o) in &next {
         let _ = tpl.add_partition_offset(t, *p, Offset::Offset(*o));
     }
-    if let Err(error) = consumer.commit(&tpl, CommitMode::Sync) {
-        // The partitions may have been revoked by a rebalance: the new owner re-delivers and the
-        // idempotent writers absorb the repeat.
-        tracing::warn!(sink = %ctx.id, %error, "Offset commit failed; the batch may be re-delivered.");
+    match writer.commit_offsets(&tpl, consumer.group_metadata()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            if let Err(error) = consumer.commit(&tpl, CommitMode::Sync) {
+                // The partitions may have been revoked by a rebalance: the new owner re-delivers
+                // and the idempotent writers absorb the repeat.
+                tracing::warn!(sink = %ctx.id, %error, "Offset commit failed; the batch may be re-delivered.");
+            }
+        }
+        Err(e) => return Err(TaskEnd::Failed(format!("the transaction with the offsets failed: {e}"))),
     }
     lag.refresh(ctx, consumer, &next);
+    Ok(())
 }
 
 fn letter(

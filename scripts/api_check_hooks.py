@@ -5,3 +5,5 @@ refuse with a documented answer)."""
 import schemathesis
 
 schemathesis.serializer.alias("application/x-ndjson", "text/plain")
+schemathesis.serializer.alias("application/ndjson", "text/plain")
+schemathesis.serializer.alias("application/jsonl", "text/plain")

@@ -223,7 +223,7 @@ mod tests {
     fn serialised_type_is_the_registered_name() {
         // Without the feature `delta`, the delta entry parses as the not-built kind.
         let yaml = "[{id: a, type: http, url: 'http://127.0.0.1:1/'}, {id: b, type: file, dir: d}, \
-                    {id: c, type: delta, table_uri: t, pii_salt: '0123456789abcdef'}]";
+                    {id: c, type: delta, table_uri: t, pii_salt: '0123456789abcdef'}, {id: e, type: dedupe}]";
         let all: Vec<SinkConfig> = serde_saphyr::from_str(yaml).unwrap();
         assert_eq!(all.len(), SinkConfig::TYPE_NAMES.len(), "one example per registered kind");
         assert_eq!(all[2].kind().compiled_out().is_some(), !cfg!(feature = "delta"));

@@ -23,7 +23,7 @@ pub struct DuplicatesConfig {
     /// How long an acknowledged event id answers `duplicate`; `0s` turns the index off.
     #[serde(default = "default_window", with = "humantime_serde")]
     pub window: Duration,
-    /// Most event ids held (the oldest go first); about 80 bytes each.
+    /// Most event ids held (the oldest go first); about 115 bytes each.
     #[serde(default = "default_max_entries")]
     pub max_entries: usize,
 }

@@ -8,6 +8,7 @@ mod admin_tls;
 mod broker_down;
 mod cli;
 mod cli_env;
+mod cluster;
 mod config_builder;
 mod container;
 mod contract;

@@ -43,9 +43,15 @@ async fn assert_none_lost(t: &TestApp, outcomes: &[Outcome], what: &str) {
 async fn started(test: &str) -> (Arc<Cluster>, TestApp) {
     let cluster = Arc::new(Cluster::from_env());
     let t = TestApp::start_with(&super::config(&cluster, test)).await;
-    assert_eq!(t.post_events(&[fixtures::payment(&fixtures::e2e(OWN))]).await.status, 200);
     let topic = t.topics.payment.clone();
     blocking(&cluster, move |c| c.wait_in_sync(&topic, 3)).await;
+    // A topic a moment old may still be settling its leaders on a busy machine: the first event
+    // is retried (as a client would) until acknowledged.
+    wait_until("the first event to be acknowledged", Duration::from_secs(120), async || {
+        let r = t.post_events(&[fixtures::payment(&fixtures::e2e(OWN))]).await;
+        holds(r.status == 200, r.json)
+    })
+    .await;
     (cluster, t)
 }
 

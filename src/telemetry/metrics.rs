@@ -8,6 +8,9 @@ use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVe
 /// The metric families of one app.
 pub struct Metrics {
     registry: Registry,
+    /// Actors failing while they run (a sink retrying its destination): not a metric family,
+    /// read by the supervisor for DEGRADED (see `health`).
+    pub health: super::health::Health,
     /// Items received by a source (one per event object, array element, line).
     pub received: IntCounterVec,
     /// Records a source got an answer for, by outcome (accepted, rejected, unavailable).
@@ -28,7 +31,7 @@ pub struct Metrics {
     pub http_request_seconds: HistogramVec,
     /// Restarts of supervised actors.
     pub actor_restarts: IntCounterVec,
-    /// 1 for the current state of each actor (RUNNING, PAUSED, STOPPED, FAILED, RESTARTING).
+    /// 1 for the current state of each actor (RUNNING, DEGRADED, PAUSED, STOPPED, FAILED, RESTARTING).
     pub actor_state: IntGaugeVec,
     /// Records a sink wrote, by sink.
     pub sink_written: IntCounterVec,
@@ -113,6 +116,7 @@ impl Metrics {
         r.register(Box::new(actor_state.clone())).unwrap_or_else(|e| unreachable_metric("pix_ingest_actor_state", e));
         register_process_families(&r);
         Self {
+            health: super::health::Health::default(),
             received: counter(&r, "pix_ingest_events_received_total", "Items received by a source", &["source"]),
             source_records: counter(
                 &r,

@@ -6,6 +6,8 @@
 
 pub mod config;
 pub mod ecs;
+pub mod health;
+pub mod limit;
 pub mod metrics;
 pub mod propagation;
 
@@ -14,7 +16,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing::Level;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{FilterExt, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
@@ -41,7 +43,8 @@ fn log_layer(cfg: &TelemetryConfig) -> Result<Box<dyn Layer<Registry> + Send + S
     // segment" at ERROR when it opens a table it is about to create (docs/engineering-notes.md §1, §2): both are
     // expected, so they are quieted unless the operator's filter names them.
     let directives = format!("buoyant_kernel=warn,buoyant_kernel::snapshot::builder=off,{}", cfg.log_level);
-    let filter = EnvFilter::try_new(directives)?;
+    // librdkafka's repeated lines: once per window, with a count (module `limit`).
+    let filter = EnvFilter::try_new(directives)?.and(limit::LogLimit::new(limit::WINDOW));
     Ok(match cfg.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .event_format(ecs::Ecs { service: cfg.service_name().to_owned() })

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -21,6 +20,7 @@ use crate::sinks::runner::SinkEnv;
 use crate::sources::ValidationSettings;
 use crate::sources::pipeline::AckIndex;
 use crate::supervisor::reconcile::reconcile;
+use crate::supervisor::reload::{ConfigSource, ReloadError, ReloadReport, Reloader};
 use crate::supervisor::state::{DesiredState, StateError};
 use crate::supervisor::{
     ChildInfo, Command, ListChildren, Op, PipelineSpec, StartChild, StopAll, Supervisor, SupervisorSpec, Wiring,
@@ -75,15 +75,20 @@ pub struct AppHandle {
     metrics: Arc<Metrics>,
     /// Admin listener handle and address, when enabled.
     admin: Option<(actix_web::dev::ServerHandle, SocketAddr)>,
-    /// Readiness drops as soon as shutdown begins.
-    draining: Arc<AtomicBool>,
+    /// SIGHUP and `POST /api/v1/reload`.
+    reloader: Arc<Reloader>,
     /// Dropped last, after every client, in `shutdown`.
     embedded: Option<EmbeddedBroker>,
 }
 
 impl AppHandle {
-    /// Starts everything the config describes.
+    /// Starts everything the config describes (no reload: there is no file to read again).
     pub async fn start(config: Config) -> Result<Self, StartError> {
+        Self::start_reloadable(config, None).await
+    }
+
+    /// Starts everything the config describes; `source` reads the config again for a reload.
+    pub async fn start_reloadable(config: Config, source: Option<ConfigSource>) -> Result<Self, StartError> {
         let (embedded, bootstrap) = connect(&config).await?;
         let pconf = producer_config(&config.kafka, &bootstrap, "pix-ingest");
         // Fail fast on a property librdkafka refuses, instead of a restart loop later.
@@ -132,12 +137,12 @@ impl AppHandle {
             let _ = supervisor.send(Command { id: id.clone(), op: Op::Pause, grace: Duration::from_secs(30) }).await;
             tracing::info!(actor = %id, "Started paused, as the admin API left it.");
         }
-        let draining = Arc::new(AtomicBool::new(false));
+        let reloader = Arc::new(Reloader::new(supervisor.clone(), source, Arc::clone(&vars), config.clone()));
         let admin = if config.admin.enabled {
             let state = AdminState {
                 supervisor: supervisor.clone(),
                 metrics: Arc::clone(&metrics),
-                draining: Arc::clone(&draining),
+                reloader: Arc::clone(&reloader),
                 token: config.admin.token.clone(),
                 base: Arc::new(config.clone()),
                 vars,
@@ -148,7 +153,7 @@ impl AppHandle {
         } else {
             None
         };
-        Ok(Self { supervisor, bootstrap, metrics, admin, draining, embedded })
+        Ok(Self { supervisor, bootstrap, metrics, admin, reloader, embedded })
     }
 
     /// The bootstrap servers in use (the embedded broker's when embedded).
@@ -202,12 +207,23 @@ impl AppHandle {
         }
     }
 
+    /// Reads the config file again and applies its sources and sinks (SIGHUP).
+    pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
+        self.reloader.reload().await
+    }
+
+    /// The start of a drain (SIGTERM): every readiness (admin and each listener's `/readyz`)
+    /// answers 503 from now on, while the listeners keep serving until `shutdown`.
+    pub fn start_draining(&self) {
+        self.metrics.health.start_draining();
+    }
+
     /// Graceful shutdown: sources stop taking input and finish in-flight requests, sinks flush
     /// and commit, then the producers flush, all within `grace`. Returns whether it finished in
     /// time.
     pub async fn shutdown(self, grace: Duration) -> bool {
         // Readiness drops first, so a load balancer stops sending before the listeners close.
-        self.draining.store(true, Ordering::SeqCst);
+        self.start_draining();
         let stopped = self.supervisor.send(StopAll { grace });
         let in_time = tokio::time::timeout(grace + Duration::from_millis(200), stopped).await;
         if let Some((handle, _)) = &self.admin {

@@ -1,4 +1,5 @@
-//! The `pix-ingest` binary: CLI -> config -> logs -> App -> wait for a signal -> drain.
+//! The `pix-ingest` binary: CLI -> config -> logs -> App -> signals (SIGHUP: reload the file;
+//! SIGTERM/SIGINT: readiness 503, `shutdown.drain_delay` of serving, then the graceful stop).
 //! Only this file chooses exit codes: 64 bad usage or config, 69 cannot start, 1 a failed check
 //! (shutdown past its grace, `gen` with failed requests, `healthcheck` unhealthy), 0 otherwise.
 
@@ -100,7 +101,7 @@ fn main() -> ExitCode {
             for l in &loaded.left_out {
                 tracing::warn!(sink = %l.id, kind = l.kind, "Sink left out of the demo: this binary was built without the cargo feature `{}`.", l.feature);
             }
-            run(loaded, file == ConfigFile::Bundled)
+            run(loaded, file)
         }
     }
 }
@@ -175,13 +176,16 @@ fn healthcheck(url: Option<String>, config: Option<PathBuf>, timeout: Duration) 
     }
 }
 
-fn run(loaded: Loaded, demo: bool) -> ExitCode {
+fn run(loaded: Loaded, file: ConfigFile) -> ExitCode {
     let cfg = loaded.config;
-    let grace = cfg.shutdown.grace;
+    let (grace, drain_delay) = (cfg.shutdown.grace, cfg.shutdown.drain_delay);
     let system = actix::System::new();
     system.block_on(async move {
-        let guide = demo.then(|| cfg.clone());
-        let app = match AppHandle::start(cfg).await {
+        let guide = (file == ConfigFile::Bundled).then(|| cfg.clone());
+        // A reload reads the same file again (the bundled demo too), validated as at start.
+        let source: pix_ingest::supervisor::reload::ConfigSource =
+            std::sync::Arc::new(move || file.load(&ProcessEnv).map(|l| l.config));
+        let app = match AppHandle::start_reloadable(cfg, Some(source)).await {
             Ok(a) => a,
             Err(error) => {
                 tracing::error!(%error, "pix-ingest could not start.");
@@ -194,7 +198,23 @@ fn run(loaded: Loaded, demo: bool) -> ExitCode {
                 tracing::info!("Demo: {line}");
             }
         }
-        wait_for_signal().await;
+        let mut signals = match Signals::new() {
+            Ok(s) => s,
+            Err(error) => {
+                tracing::error!(%error, "Cannot install the signal handlers.");
+                return ExitCode::from(69);
+            }
+        };
+        while signals.next().await == Signal::Reload {
+            tracing::info!("SIGHUP: reloading the config file.");
+            let _ = app.reload().await; // logged by the reloader, refused or applied
+        }
+        app.start_draining();
+        tracing::info!(?drain_delay, "Draining: readiness is 503; the listeners keep serving for the drain delay.");
+        tokio::select! {
+            _ = tokio::time::sleep(drain_delay) => {}
+            _ = signals.stop() => tracing::info!("Second stop signal: the drain delay is cut short."),
+        }
         tracing::info!(?grace, "Shutting down: sources stop taking input, in-flight work finishes.");
         if app.shutdown(grace).await {
             tracing::info!("Shutdown finished within the grace period.");
@@ -206,24 +226,53 @@ fn run(loaded: Loaded, demo: bool) -> ExitCode {
     })
 }
 
-async fn wait_for_signal() {
+/// What a signal asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Signal {
+    /// SIGHUP: read the config file again.
+    Reload,
+    /// SIGTERM or SIGINT: drain and stop.
+    Stop,
+}
+
+/// The process signals `run` obeys.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self { term: signal(SignalKind::terminate())?, hup: signal(SignalKind::hangup())? })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// The next signal.
+    async fn next(&mut self) -> Signal {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => Signal::Stop,
+                _ = tokio::signal::ctrl_c() => Signal::Stop,
+                _ = self.hup.recv() => Signal::Reload,
             }
         }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Signal::Stop
+        }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// The next stop signal (SIGHUP ignored).
+    async fn stop(&mut self) {
+        while self.next().await != Signal::Stop {}
     }
 }

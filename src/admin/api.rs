@@ -1,5 +1,5 @@
 //! The mutating half of the admin API: add sources and sinks, replace a config, pause, resume,
-//! restart and delete actors. Every call needs `Authorization: Bearer <admin.token>` (compared in
+//! restart and delete actors, reload the config file. Every call needs `Authorization: Bearer <admin.token>` (compared in
 //! constant time; with no token configured every mutation is refused), is validated by the same
 //! code as the config file, and is written to the audit log (what, when, from where; never a
 //! secret). The supervisor carries it out and persists it in the desired-state file.
@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::AdminState;
+use super::{AdminState, problem};
 use crate::config;
 use crate::sinks::SinkConfig;
 use crate::sources::SourceConfig;
@@ -20,8 +20,8 @@ use crate::supervisor::{AddChild, ChildConfig, Command, Configs, Op, SupervisorE
 /// Time allowed to a graceful stop requested through the API.
 const GRACE: Duration = Duration::from_secs(30);
 
-fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(json!({"error": message.into()}))
+fn error(status: StatusCode, code: &str, detail: impl AsRef<str>) -> HttpResponse {
+    problem(status, code, detail).response()
 }
 
 fn audit(req: &HttpRequest, action: &str, id: &str, status: StatusCode) {
@@ -50,15 +50,19 @@ fn bearer(value: &str) -> Option<&str> {
 #[allow(clippy::result_large_err)]
 fn authorize(req: &HttpRequest, state: &AdminState) -> Result<(), HttpResponse> {
     let Some(token) = state.token.as_ref().filter(|t| !t.is_empty()) else {
-        return Err(error(StatusCode::UNAUTHORIZED, "admin mutations are disabled: no admin.token is configured"));
+        let detail = "admin mutations are disabled: no admin.token is configured";
+        return Err(error(StatusCode::UNAUTHORIZED, "auth.disabled", detail));
     };
     let given = req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(bearer).unwrap_or("");
     if bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
         Ok(())
     } else {
-        Err(HttpResponse::Unauthorized()
-            .insert_header(("www-authenticate", "Bearer"))
-            .json(json!({"error": "missing or wrong bearer token"})))
+        let mut resp = error(StatusCode::UNAUTHORIZED, "auth.token", "missing or wrong bearer token");
+        resp.headers_mut().insert(
+            actix_web::http::header::WWW_AUTHENTICATE,
+            actix_web::http::header::HeaderValue::from_static("Bearer"),
+        );
+        Err(resp)
     }
 }
 
@@ -72,7 +76,9 @@ async fn validated(
     replacing: Option<&str>,
 ) -> Result<ChildConfig, HttpResponse> {
     let bad = |errors: Vec<serde_json::Value>| {
-        HttpResponse::BadRequest().json(json!({"error": "invalid config", "errors": errors}))
+        problem(StatusCode::BAD_REQUEST, "config.invalid", "the entry does not validate; see `errors`")
+            .with("errors", json!(errors))
+            .response()
     };
     let vars = &*state.vars;
     // No literal secret may reach the state file: every secret field must be a `${VAR}`.
@@ -91,7 +97,8 @@ async fn validated(
     candidate.sinks.clear();
     let current = state.supervisor.send(Configs).await.unwrap_or_default();
     if replacing.is_none() && current.iter().any(|c| c.id() == child.id()) {
-        return Err(error(StatusCode::CONFLICT, format!("an actor with id `{}` already exists", child.id())));
+        let detail = format!("an actor with id `{}` already exists", child.id());
+        return Err(error(StatusCode::CONFLICT, "actor.exists", detail));
     }
     for c in current.into_iter().filter(|c| Some(c.id()) != replacing).chain(std::iter::once(child.clone())) {
         match c {
@@ -114,12 +121,15 @@ async fn validated(
 
 /// The HTTP answer of a supervisor error.
 fn refused(e: SupervisorError) -> HttpResponse {
-    let status = match e {
-        SupervisorError::NotFound(_) => StatusCode::NOT_FOUND,
-        SupervisorError::AlreadyExists(_) | SupervisorError::InvalidState { .. } => StatusCode::CONFLICT,
-        SupervisorError::IdentityChange(_) => StatusCode::BAD_REQUEST,
+    let (status, code) = match e {
+        SupervisorError::NotFound(_) => (StatusCode::NOT_FOUND, "actor.not_found"),
+        SupervisorError::AlreadyExists(_) => (StatusCode::CONFLICT, "actor.exists"),
+        SupervisorError::InvalidState { .. } => (StatusCode::CONFLICT, "actor.state"),
+        SupervisorError::IdentityChange(_) => (StatusCode::BAD_REQUEST, "actor.identity"),
+        // The request was valid; the actor could not start where it runs (port taken, files).
+        SupervisorError::StartFailed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "actor.start_failed"),
     };
-    error(status, e.to_string())
+    error(status, code, e.to_string())
 }
 
 async fn add(req: HttpRequest, body: web::Bytes, state: web::Data<AdminState>, kind: &'static str) -> HttpResponse {
@@ -140,7 +150,7 @@ async fn add(req: HttpRequest, body: web::Bytes, state: web::Data<AdminState>, k
     let resp = match state.supervisor.send(AddChild { config: child, body: text }).await {
         Ok(Ok(info)) => HttpResponse::Created().json(info),
         Ok(Err(e)) => refused(e),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "supervisor.unavailable", e.to_string()),
     };
     audit(&req, &action, &id, resp.status());
     resp
@@ -166,7 +176,7 @@ pub(super) async fn replace_config(
     }
     let kind = match state.supervisor.send(Configs).await.unwrap_or_default().iter().find(|c| c.id() == *id) {
         Some(c) => c.kind(),
-        None => return error(StatusCode::NOT_FOUND, format!("no actor with id `{id}`")),
+        None => return error(StatusCode::NOT_FOUND, "actor.not_found", format!("no actor with id `{id}`")),
     };
     let text = String::from_utf8_lossy(&body).into_owned();
     let resp = match validated(&state, kind, &text, Some(&id)).await {
@@ -182,7 +192,7 @@ async fn run(state: &AdminState, id: &str, op: Op) -> HttpResponse {
         Ok(Ok(Some(info))) => HttpResponse::Ok().json(info),
         Ok(Ok(None)) => HttpResponse::NoContent().finish(),
         Ok(Err(e)) => refused(e),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "supervisor.unavailable", e.to_string()),
     }
 }
 
@@ -200,7 +210,10 @@ pub(super) async fn lifecycle(
         "pause" => Op::Pause,
         "resume" => Op::Resume,
         "restart" => Op::Restart,
-        _ => return error(StatusCode::NOT_FOUND, format!("unknown action `{action}`: pause, resume or restart")),
+        _ => {
+            let detail = format!("unknown action `{action}`: pause, resume or restart");
+            return error(StatusCode::NOT_FOUND, "action.unknown", detail);
+        }
     };
     let resp = run(&state, &id, op).await;
     audit(&req, &action, &id, resp.status());
@@ -214,6 +227,30 @@ pub(super) async fn delete(req: HttpRequest, id: web::Path<String>, state: web::
     }
     let resp = run(&state, &id, Op::Delete).await;
     audit(&req, "delete", &id, resp.status());
+    resp
+}
+
+/// `POST /api/v1/reload`: the config file read again; 200 with what changed, 400 with the
+/// file's errors (nothing changed), 409 when the instance has no file.
+pub(super) async fn reload(req: HttpRequest, state: web::Data<AdminState>) -> HttpResponse {
+    if let Err(resp) = authorize(&req, &state) {
+        audit(&req, "reload", "", resp.status());
+        return resp;
+    }
+    use crate::supervisor::reload::ReloadError;
+    let resp = match state.reloader.reload().await {
+        Ok(report) => HttpResponse::Ok().json(report),
+        Err(ReloadError::NoFile) => error(StatusCode::CONFLICT, "reload.no_file", ReloadError::NoFile.to_string()),
+        Err(ReloadError::Invalid(e)) => {
+            let errors: Vec<_> =
+                e.0.iter().map(|e| json!({"field": e.field, "line": e.line, "message": e.message})).collect();
+            problem(StatusCode::BAD_REQUEST, "config.invalid", "the config file is refused; the running config stays")
+                .with("errors", json!(errors))
+                .response()
+        }
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "supervisor.unavailable", e.to_string()),
+    };
+    audit(&req, "reload", "", resp.status());
     resp
 }
 

@@ -2,20 +2,24 @@
 //! Prometheus metrics, the registry of supervised actors, and (in `api`) the mutating calls behind
 //! the bearer token. It talks only to the Supervisor (readiness, the registry and every change
 //! are supervisor messages) and reads no environment: the variables a submitted entry may use
-//! come from the `VarSource` the app hands it. The OpenAPI document is `openapi.json`.
+//! come from the `VarSource` the app hands it. Every error is a problem document (RFC 9457, the
+//! ingest API's shape and codes), a method a route does not take is a 405 with `Allow`. The
+//! OpenAPI document is `openapi.json`.
 
 pub mod api;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix::Addr;
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Route, web};
 use serde_json::json;
 
 use crate::base::vars::VarSource;
+use crate::sources::http::problem::{Problem, method_not_allowed};
+use crate::supervisor::reload::Reloader;
 use crate::supervisor::{CheckReadiness, ListChildren, Supervisor};
 use crate::telemetry::metrics::Metrics;
 
@@ -23,10 +27,10 @@ use crate::telemetry::metrics::Metrics;
 pub struct AdminState {
     /// The registry.
     pub supervisor: Addr<Supervisor>,
-    /// The app's metrics.
+    /// The app's metrics (and the drain flag readiness reads).
     pub metrics: Arc<Metrics>,
-    /// Set at the start of shutdown: readiness drops first.
-    pub draining: Arc<AtomicBool>,
+    /// `POST /api/v1/reload`.
+    pub reloader: Arc<Reloader>,
     /// `admin.token`: mutations need it.
     pub token: Option<crate::config::Secret>,
     /// The loaded config (the baseline that new entries are validated against).
@@ -49,6 +53,30 @@ pub enum AdminError {
     Tls(#[from] crate::tls::TlsError),
 }
 
+/// A route: `methods` (the `Allow` of its 405) and the handler of each.
+fn resource(path: &str, allow: &'static str, routes: Vec<Route>) -> actix_web::Resource {
+    routes
+        .into_iter()
+        .fold(web::resource(path), |r, route| r.route(route))
+        .default_service(web::to(method_not_allowed(allow)))
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    let get = web::get;
+    cfg.service(resource("/healthz", "GET", vec![get().to(healthz)]))
+        .service(resource("/readyz", "GET", vec![get().to(readyz)]))
+        .service(resource("/readyz/{id}", "GET", vec![get().to(readyz_actor)]))
+        .service(resource("/metrics", "GET", vec![get().to(metrics)]))
+        .service(resource("/api/v1/openapi.json", "GET", vec![get().to(openapi)]))
+        .service(resource("/api/v1/reload", "POST", vec![web::post().to(api::reload)]))
+        .service(resource("/api/v1/sources", "POST", vec![web::post().to(api::add_source)]))
+        .service(resource("/api/v1/sinks", "POST", vec![web::post().to(api::add_sink)]))
+        .service(resource("/api/v1/actors", "GET", vec![get().to(actors)]))
+        .service(resource("/api/v1/actors/{id}", "GET, DELETE", vec![get().to(actor), web::delete().to(api::delete)]))
+        .service(resource("/api/v1/actors/{id}/config", "PUT", vec![web::put().to(api::replace_config)]))
+        .service(resource("/api/v1/actors/{id}/{action}", "POST", vec![web::post().to(api::lifecycle)]));
+}
+
 /// Binds the admin listener (HTTPS when `tls` is set); returns its handle and bound address.
 pub fn start(
     listen: SocketAddr,
@@ -60,17 +88,8 @@ pub fn start(
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(64 * 1024))
-            .route("/healthz", web::get().to(healthz))
-            .route("/api/v1/openapi.json", web::get().to(openapi))
-            .route("/api/v1/sources", web::post().to(api::add_source))
-            .route("/api/v1/sinks", web::post().to(api::add_sink))
-            .route("/api/v1/actors/{id}/config", web::put().to(api::replace_config))
-            .route("/api/v1/actors/{id}/{action}", web::post().to(api::lifecycle))
-            .route("/api/v1/actors/{id}", web::delete().to(api::delete))
-            .route("/readyz", web::get().to(readyz))
-            .route("/metrics", web::get().to(metrics))
-            .route("/api/v1/actors", web::get().to(actors))
-            .route("/api/v1/actors/{id}", web::get().to(actor))
+            .configure(routes)
+            .default_service(web::to(not_found))
     })
     .workers(1)
     .disable_signals()
@@ -87,6 +106,16 @@ pub fn start(
     Ok((handle, addr))
 }
 
+/// A problem document (RFC 9457, the ingest API's shape) of the admin API.
+pub(crate) fn problem(status: StatusCode, code: &str, detail: impl AsRef<str>) -> Problem {
+    Problem::new(status, code, detail.as_ref())
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    let detail = format!("no route {}; see GET /api/v1/openapi.json", req.path());
+    problem(StatusCode::NOT_FOUND, "route.not_found", detail).response()
+}
+
 async fn openapi() -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
@@ -95,21 +124,45 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "alive"}))
 }
 
-/// Ready when not draining, Kafka answers a metadata request, and no actor is FAILED or
-/// RESTARTING. A 503 names what is not ready.
+/// The instance: ready when not draining, Kafka answers a metadata request, and no actor of the
+/// config file (nor a pipeline actor) is FAILED or RESTARTING. An admin-added actor that fails,
+/// and a DEGRADED one, are listed under `degraded` and leave it ready. A 503 names what is not.
 async fn readyz(state: web::Data<AdminState>) -> HttpResponse {
+    readiness(&state, None).await
+}
+
+/// One actor: ready when RUNNING or DEGRADED (a listener: bound) and Kafka answers; 404 when
+/// there is no such actor.
+async fn readyz_actor(state: web::Data<AdminState>, id: web::Path<String>) -> HttpResponse {
+    readiness(&state, Some(id.into_inner())).await
+}
+
+async fn readiness(state: &AdminState, actor: Option<String>) -> HttpResponse {
     let mut not_ready = Vec::new();
-    if state.draining.load(Ordering::SeqCst) {
+    if state.metrics.health.is_draining() {
         not_ready.push("shutting down".to_owned());
     }
-    match state.supervisor.send(CheckReadiness).await {
-        Ok(r) => not_ready.extend(r.not_ready),
+    let mut degraded = Vec::new();
+    match state.supervisor.send(CheckReadiness { actor: actor.clone() }).await {
+        Ok(r) if !r.found => {
+            let id = actor.unwrap_or_default();
+            return problem(StatusCode::NOT_FOUND, "actor.not_found", format!("no actor with id `{id}`")).response();
+        }
+        Ok(r) => {
+            not_ready.extend(r.not_ready);
+            degraded = r.degraded;
+        }
         Err(e) => not_ready.push(format!("supervisor: {e}")),
     }
+    let mut body = json!({"status": if not_ready.is_empty() { "ready" } else { "not ready" }, "degraded": degraded});
+    if let Some(id) = actor {
+        body["actor"] = json!(id);
+    }
     if not_ready.is_empty() {
-        HttpResponse::Ok().json(json!({"status": "ready"}))
+        HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({"status": "not ready", "not_ready": not_ready}))
+        body["not_ready"] = json!(not_ready);
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }
 
@@ -125,6 +178,6 @@ async fn actor(state: web::Data<AdminState>, id: web::Path<String>) -> HttpRespo
     let all = state.supervisor.send(ListChildren).await.unwrap_or_default();
     match all.into_iter().find(|c| c.id == *id) {
         Some(c) => HttpResponse::Ok().json(c),
-        None => HttpResponse::NotFound().json(json!({"error": format!("no actor with id `{id}`")})),
+        None => problem(StatusCode::NOT_FOUND, "actor.not_found", format!("no actor with id `{id}`")).response(),
     }
 }

@@ -104,14 +104,22 @@ pub struct ShutdownConfig {
     /// Time allowed for in-flight requests to finish and producers to flush on SIGTERM.
     #[serde(default = "default_grace", with = "humantime_serde")]
     pub grace: Duration,
+    /// On SIGTERM, readiness drops at once and the listeners keep serving this long (for a load
+    /// balancer to take the instance out) before they stop accepting.
+    #[serde(default = "default_drain_delay", with = "humantime_serde")]
+    pub drain_delay: Duration,
 }
 
 const fn default_grace() -> Duration {
     Duration::from_secs(20)
 }
 
+const fn default_drain_delay() -> Duration {
+    Duration::from_secs(5)
+}
+
 impl Default for ShutdownConfig {
     fn default() -> Self {
-        Self { grace: default_grace() }
+        Self { grace: default_grace(), drain_delay: default_drain_delay() }
     }
 }

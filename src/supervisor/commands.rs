@@ -8,7 +8,7 @@ use actix::prelude::*;
 use super::Supervisor;
 use super::messages::*;
 use super::pipeline::Pipeline;
-use super::registry::{Child, ChildConfig, ChildInfo, ChildState};
+use super::registry::{Child, ChildConfig, ChildInfo, ChildState, Origin};
 use crate::lifecycle::{Control, RestartDelay};
 
 type Answer = Result<Option<ChildInfo>, SupervisorError>;
@@ -24,8 +24,13 @@ impl Supervisor {
         self.info(&id).ok_or(SupervisorError::NotFound(id))
     }
 
-    fn info(&self, id: &str) -> Option<ChildInfo> {
-        self.children.get(id).map(|c| c.info(id))
+    /// Removes child `id` from the registry and its gauges (it is stopped already).
+    pub(super) fn forget(&mut self, id: &str) {
+        self.children.remove(id);
+        self.metrics().health.recovered(id);
+        for s in ChildState::ALL {
+            let _ = self.metrics().actor_state.remove_label_values(&[id, s.as_str()]);
+        }
     }
 
     /// Pause or resume: only from RUNNING, or from PAUSED.
@@ -53,10 +58,7 @@ impl Supervisor {
         let kind = self.children.get(id).map_or("source", |c| c.config.kind());
         match op {
             Op::Delete => {
-                self.children.remove(id);
-                for s in ChildState::ALL {
-                    let _ = self.metrics().actor_state.remove_label_values(&[id, s.as_str()]);
-                }
+                self.forget(id);
                 self.persist(|d| {
                     let e = d.entry(id, kind);
                     (e.deleted, e.body, e.paused) = (true, None, false);
@@ -95,16 +97,45 @@ impl Handler<StartChild> for Supervisor {
     }
 }
 
+/// How long an admin addition waits for its listener to bind before answering.
+const BIND_WAIT: Duration = Duration::from_secs(10);
+
 impl Handler<AddChild> for Supervisor {
-    type Result = Result<ChildInfo, SupervisorError>;
+    type Result = ResponseActFuture<Self, Result<ChildInfo, SupervisorError>>;
+    /// Starts the child; one with a listener is answered only once it is bound, and one whose
+    /// bind fails (port taken, TLS files) is removed and answered with the error, not left in a
+    /// restart loop. Persisted only when it started.
     fn handle(&mut self, msg: AddChild, ctx: &mut Self::Context) -> Self::Result {
         let (id, kind) = (msg.config.id().to_owned(), msg.config.kind());
-        let info = self.insert(msg.config, ctx)?;
-        self.persist(|d| {
-            let e = d.entry(&id, kind);
-            (e.body, e.deleted, e.paused) = (Some(msg.body), false, false);
-        });
-        Ok(info)
+        let listens = matches!(&msg.config, ChildConfig::Source(c) if c.kind().listen().is_some());
+        if let Err(e) = self.insert(msg.config, ctx) {
+            return Box::pin(actix::fut::ready(Err(e)));
+        }
+        if let Some(c) = self.children.get_mut(&id) {
+            c.origin = Origin::Admin;
+        }
+        let body = msg.body;
+        let keep = move |act: &mut Self, id: &str| {
+            act.persist(|d| {
+                let e = d.entry(id, kind);
+                (e.body, e.deleted, e.paused) = (Some(body), false, false);
+            });
+            act.info(id).ok_or_else(|| SupervisorError::NotFound(id.to_owned()))
+        };
+        if !listens {
+            return Box::pin(actix::fut::ready(keep(self, &id)));
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.awaiting.insert(id.clone(), tx);
+        let bound = async move { tokio::time::timeout(BIND_WAIT, rx).await };
+        Box::pin(bound.into_actor(self).map(move |outcome, act, _| {
+            act.awaiting.remove(&id);
+            match outcome {
+                Ok(Ok(Err(error))) => Err(SupervisorError::StartFailed { id, error }),
+                // Bound, or still starting after BIND_WAIT: kept (its state tells the rest).
+                _ => keep(act, &id),
+            }
+        }))
     }
 }
 
@@ -157,7 +188,7 @@ impl Supervisor {
 impl Handler<ListChildren> for Supervisor {
     type Result = MessageResult<ListChildren>;
     fn handle(&mut self, _msg: ListChildren, _ctx: &mut Self::Context) -> Self::Result {
-        let mut all: Vec<ChildInfo> = self.children.iter().map(|(id, c)| c.info(id)).collect();
+        let mut all: Vec<ChildInfo> = self.children.keys().filter_map(|id| self.info(id)).collect();
         all.extend(self.pipeline.as_ref().map(Pipeline::infos).unwrap_or_default());
         MessageResult(all)
     }
@@ -170,24 +201,59 @@ impl Handler<Configs> for Supervisor {
     }
 }
 
+impl Supervisor {
+    /// Sorts every actor into not ready (`config` ones, pipeline actors) and degraded.
+    fn instance_readiness(&self) -> Readiness {
+        let mut r = Readiness { found: true, ..Readiness::default() };
+        let mut infos: Vec<ChildInfo> = self.pipeline.as_ref().map(Pipeline::infos).unwrap_or_default();
+        infos.extend(self.children.keys().filter_map(|id| self.info(id)));
+        for c in infos {
+            let line = format!("{} {}: {}", c.kind, c.id, c.state.as_str());
+            match c.state {
+                ChildState::Failed | ChildState::Restarting if c.origin == Origin::Config => r.not_ready.push(line),
+                ChildState::Failed | ChildState::Restarting | ChildState::Degraded => r.degraded.push(line),
+                _ => {}
+            }
+        }
+        r
+    }
+
+    /// One actor: ready when RUNNING or DEGRADED and, for a listener, bound.
+    fn actor_readiness(&self, id: &str) -> Readiness {
+        let mut r = Readiness::default();
+        let Some(c) = self.info(id) else { return r };
+        r.found = true;
+        let listens = self.children.get(id).is_some_and(|c| match &c.config {
+            ChildConfig::Source(s) => s.kind().listen().is_some(),
+            ChildConfig::Sink(_) => false,
+        });
+        if !matches!(c.state, ChildState::Running | ChildState::Degraded) {
+            r.not_ready.push(format!("{} {}: {}", c.kind, c.id, c.state.as_str()));
+        } else if listens && c.listen.is_none() {
+            r.not_ready.push(format!("{} {}: not listening yet", c.kind, c.id));
+        }
+        if c.state == ChildState::Degraded {
+            r.degraded.push(format!("{} {}: {}", c.kind, c.id, c.last_error.unwrap_or_default()));
+        }
+        r
+    }
+}
+
 impl Handler<CheckReadiness> for Supervisor {
     type Result = ResponseFuture<Readiness>;
-    fn handle(&mut self, _: CheckReadiness, _: &mut Self::Context) -> Self::Result {
-        let mut infos: Vec<ChildInfo> = self.pipeline.as_ref().map(Pipeline::infos).unwrap_or_default();
-        infos.extend(self.children.iter().map(|(id, c)| c.info(id)));
-        let mut not_ready: Vec<String> = infos
-            .into_iter()
-            .filter(|c| matches!(c.state, ChildState::Failed | ChildState::Restarting))
-            .map(|c| format!("{} {}: {}", c.kind, c.id, c.state.as_str()))
-            .collect();
-        let probe = self.probe.clone();
+    fn handle(&mut self, msg: CheckReadiness, _: &mut Self::Context) -> Self::Result {
+        let mut r = match &msg.actor {
+            None => self.instance_readiness(),
+            Some(id) => self.actor_readiness(id),
+        };
+        let probe = self.probe.clone().filter(|_| r.found);
         Box::pin(async move {
             if let Some(p) = probe
                 && !p.reachable(Duration::from_secs(2)).await
             {
-                not_ready.insert(0, "kafka: no metadata answer within 2s".to_owned());
+                r.not_ready.insert(0, "kafka: no metadata answer within 2s".to_owned());
             }
-            Readiness { not_ready }
+            r
         })
     }
 }

@@ -44,6 +44,14 @@ pub enum SupervisorError {
     /// A replacement config changes the id or the kind.
     #[error("the new config must keep id `{0}` and its kind")]
     IdentityChange(String),
+    /// An added actor failed at once (its listener cannot bind); it was not kept.
+    #[error("actor `{id}` could not start: {error}")]
+    StartFailed {
+        /// The child.
+        id: String,
+        /// Why.
+        error: String,
+    },
 }
 
 /// Lifecycle operations of the admin API on one child.
@@ -90,16 +98,26 @@ pub struct ListChildren;
 #[rtype(result = "Vec<ChildConfig>")]
 pub struct Configs;
 
-/// Whether this instance can take traffic: Kafka reachable, no child FAILED or RESTARTING.
-#[derive(Message)]
+/// Whether this instance can take traffic: Kafka reachable, and no actor of the config file
+/// (nor a pipeline actor) FAILED or RESTARTING. An actor added through the admin API that fails,
+/// and a DEGRADED one, are reported in `degraded` and leave the instance ready. With `actor`:
+/// that one actor's readiness (RUNNING or DEGRADED, its listener bound) and Kafka's.
+#[derive(Message, Default)]
 #[rtype(result = "Readiness")]
-pub struct CheckReadiness;
+pub struct CheckReadiness {
+    /// One actor instead of the instance.
+    pub actor: Option<String>,
+}
 
 /// The answer to `CheckReadiness`: empty `not_ready` means ready.
 #[derive(Debug, Clone, Default)]
 pub struct Readiness {
     /// What is not ready, one line each.
     pub not_ready: Vec<String>,
+    /// What is failing without making the instance unready, one line each.
+    pub degraded: Vec<String>,
+    /// `false` when `actor` names no actor.
+    pub found: bool,
 }
 
 /// Stop every child gracefully (shutdown): sources first (no new input, in-flight requests

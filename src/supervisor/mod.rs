@@ -13,6 +13,7 @@ mod messages;
 mod pipeline;
 pub mod reconcile;
 mod registry;
+pub mod reload;
 pub mod state;
 
 pub use messages::{
@@ -20,7 +21,7 @@ pub use messages::{
 };
 pub use pipeline::PipelineSpec;
 
-pub use registry::{ChildConfig, ChildInfo, ChildState};
+pub use registry::{ChildConfig, ChildInfo, ChildState, Origin};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -90,6 +91,8 @@ pub struct Supervisor {
     pipeline: Option<Pipeline>,
     probe: Option<MetadataProbe>,
     desired: DesiredState,
+    /// Admin additions waiting for their listener to bind or fail (`commands::add`).
+    awaiting: std::collections::HashMap<String, tokio::sync::oneshot::Sender<Result<(), String>>>,
 }
 
 impl Supervisor {
@@ -116,7 +119,7 @@ impl Supervisor {
             },
             sink: SinkDeps::new(sinks, dead_letter, metrics),
         };
-        Self { deps, policy, children: BTreeMap::new(), pipeline, probe, desired }
+        Self { deps, policy, children: BTreeMap::new(), pipeline, probe, desired, awaiting: Default::default() }
     }
 
     fn metrics(&self) -> &Arc<Metrics> {
@@ -133,6 +136,7 @@ impl Supervisor {
             ChildConfig::Sink(c) => crate::sinks::runner::start(c.clone(), self.deps.sink.clone(), guard),
         });
         child.listen = None;
+        self.metrics().health.recovered(id);
         self.set_state(id, ChildState::Running);
     }
 
@@ -140,8 +144,19 @@ impl Supervisor {
     fn set_state(&mut self, id: &str, state: ChildState) {
         let Some(child) = self.children.get_mut(id) else { return };
         child.state = state;
+        self.mirror(id);
+    }
+
+    /// The registry entry of child `id`, DEGRADED included.
+    fn info(&self, id: &str) -> Option<ChildInfo> {
+        self.children.get(id).map(|c| c.info(id, &self.metrics().health))
+    }
+
+    /// Mirrors the shown state of child `id` (DEGRADED included) in `pix_ingest_actor_state`.
+    fn mirror(&self, id: &str) {
+        let Some(shown) = self.info(id).map(|i| i.state) else { return };
         for s in ChildState::ALL {
-            self.deps.source.metrics.actor_state.with_label_values(&[id, s.as_str()]).set(i64::from(s == state));
+            self.metrics().actor_state.with_label_values(&[id, s.as_str()]).set(i64::from(s == shown));
         }
     }
 
@@ -158,15 +173,35 @@ impl Supervisor {
     }
 }
 
+/// How often the gauge follows DEGRADED (reported by the actors, not by a transition here).
+const MIRROR_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Actor for Supervisor {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(MIRROR_EVERY, |act, _| {
+            let ids: Vec<String> = act.children.keys().cloned().collect();
+            for id in ids {
+                act.mirror(&id);
+            }
+        });
+    }
 }
 
 impl Handler<ChildExited> for Supervisor {
     type Result = ();
     fn handle(&mut self, msg: ChildExited, ctx: &mut Self::Context) {
-        let Some(child) = self.children.get_mut(&msg.id) else { return };
         let error = msg.error.clone().unwrap_or_else(|| "stopped unexpectedly".to_owned());
+        if self.children.get(&msg.id).is_some_and(|c| c.generation == msg.generation)
+            && let Some(waiting) = self.awaiting.remove(&msg.id)
+        {
+            // An admin addition that could not start: it is answered with the error and removed.
+            let _ = waiting.send(Err(error));
+            self.forget(&msg.id);
+            return;
+        }
+        let Some(child) = self.children.get_mut(&msg.id) else { return };
         let transition = on_exit(child, &msg);
         let restarts = child.restart.total();
         match transition {
@@ -201,6 +236,9 @@ impl Handler<ChildBound> for Supervisor {
     fn handle(&mut self, msg: ChildBound, _ctx: &mut Self::Context) {
         if let Some(child) = self.children.get_mut(&msg.id).filter(|c| c.generation == msg.generation) {
             child.listen = Some(msg.addr);
+            if let Some(waiting) = self.awaiting.remove(&msg.id) {
+                let _ = waiting.send(Ok(()));
+            }
         }
     }
 }

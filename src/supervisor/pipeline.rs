@@ -9,7 +9,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use rdkafka::ClientConfig;
 
-use super::registry::{ChildInfo, ChildState};
+use super::registry::{ChildInfo, ChildState, Origin};
 use crate::dead_letter::{self, DeadLetter};
 use crate::lifecycle::{ActorStatus, Flush, Restart, RestartDelay, SupervisionConfig};
 use crate::router::{self, RoutingTable, TopicRouter};
@@ -81,6 +81,8 @@ impl Pipeline {
                 last_error: last.as_ref().map(|(e, _)| e.clone()),
                 last_error_at: last.map(|(_, t)| t),
                 listen: None,
+                degraded_since: None,
+                origin: Origin::Config,
             }
         })
         .collect()

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::lifecycle::{ChildExited, Control, RestartDelay};
 use crate::sinks::SinkConfig;
 use crate::sources::SourceConfig;
+use crate::telemetry::health::Health;
 
 /// The stored config of a child: what a restart rebuilds it from.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +53,9 @@ impl ChildConfig {
 pub enum ChildState {
     /// Started and working.
     Running,
+    /// Running, but its work keeps failing (a sink retrying a destination that is down): shown
+    /// instead of RUNNING while the failures last; never restarted for it.
+    Degraded,
     /// Started, taking no input (admin API).
     Paused,
     /// Stopped on purpose.
@@ -64,12 +68,14 @@ pub enum ChildState {
 
 impl ChildState {
     /// Every state.
-    pub const ALL: [ChildState; 5] = [Self::Running, Self::Paused, Self::Stopped, Self::Failed, Self::Restarting];
+    pub const ALL: [ChildState; 6] =
+        [Self::Running, Self::Degraded, Self::Paused, Self::Stopped, Self::Failed, Self::Restarting];
 
     /// Kafka Connect's name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Running => "RUNNING",
+            Self::Degraded => "DEGRADED",
             Self::Paused => "PAUSED",
             Self::Stopped => "STOPPED",
             Self::Failed => "FAILED",
@@ -97,6 +103,21 @@ pub struct ChildInfo {
     pub last_error_at: Option<DateTime<Utc>>,
     /// Where a listener is bound, once it is.
     pub listen: Option<SocketAddr>,
+    /// Since when it is DEGRADED (its failures started), while it is.
+    pub degraded_since: Option<DateTime<Utc>>,
+    /// Where it comes from: `config` (the file, at start or by a reload) or `admin` (the admin
+    /// API, now or in an earlier run). Only `config` actors decide the admin `/readyz`.
+    pub origin: Origin,
+}
+
+/// Where a child comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The config file.
+    Config,
+    /// The admin API.
+    Admin,
 }
 
 /// One supervised child.
@@ -108,6 +129,7 @@ pub(super) struct Child {
     pub(super) restart: RestartDelay,
     pub(super) last_error: Option<(String, DateTime<Utc>)>,
     pub(super) listen: Option<SocketAddr>,
+    pub(super) origin: Origin,
 }
 
 impl Child {
@@ -120,19 +142,29 @@ impl Child {
             restart,
             last_error: None,
             listen: None,
+            origin: Origin::Config,
         }
     }
 
-    pub(super) fn info(&self, id: &str) -> ChildInfo {
+    /// The registry entry; a RUNNING child that `health` says is failing shows DEGRADED with that
+    /// failure as its last error.
+    pub(super) fn info(&self, id: &str, health: &Health) -> ChildInfo {
+        let failing = health.of(id).filter(|_| self.state == ChildState::Running);
+        let last_error = match &failing {
+            Some(f) => Some((f.error.clone(), f.at)),
+            None => self.last_error.clone(),
+        };
         ChildInfo {
             id: id.to_owned(),
             kind: self.config.kind(),
             r#type: self.config.type_name(),
-            state: self.state,
+            state: if failing.is_some() { ChildState::Degraded } else { self.state },
             restarts: self.restart.total(),
-            last_error: self.last_error.as_ref().map(|(e, _)| e.clone()),
-            last_error_at: self.last_error.as_ref().map(|(_, t)| *t),
+            last_error: last_error.as_ref().map(|(e, _)| e.clone()),
+            last_error_at: last_error.as_ref().map(|(_, t)| *t),
             listen: self.listen,
+            degraded_since: failing.map(|f| f.since),
+            origin: self.origin,
         }
     }
 }

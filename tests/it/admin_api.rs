@@ -66,7 +66,7 @@ async fn mutations_need_the_bearer_token() {
     let (status, json) =
         call(reqwest::Method::POST, format!("http://{admin}/api/v1/sources"), Some(""), Some(body)).await;
     assert_eq!(status, 401, "{json}");
-    assert!(json["error"].as_str().unwrap().contains("no admin.token"));
+    assert!(json["detail"].as_str().unwrap().contains("no admin.token"));
     t.stop().await;
 }
 

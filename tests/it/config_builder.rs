@@ -245,8 +245,10 @@ impl ConfigBuilder {
         if let Some(policy) = &self.unknown_fields {
             doc["formats"] = json!({ "canonical": { "unknown_fields": policy } });
         }
+        // No drain delay in tests (a test of the drain sets its own): SIGTERM stops at once.
+        doc["shutdown"] = json!({ "drain_delay": "0s" });
         if let Some(grace) = self.shutdown_grace {
-            doc["shutdown"] = json!({ "grace": duration(grace) });
+            doc["shutdown"]["grace"] = duration(grace);
         }
         serde_json::to_string_pretty(&doc).unwrap()
     }

@@ -19,6 +19,7 @@ mod delta;
 mod delta_dedupe;
 #[cfg(feature = "delta")]
 mod demo;
+mod drain_reload;
 mod file_source;
 mod fixtures;
 mod formats;
@@ -26,6 +27,7 @@ mod generator;
 mod harness;
 mod http_source;
 mod kafka;
+mod operable;
 mod readme;
 mod secure_kafka;
 mod secure_start;

@@ -3,6 +3,7 @@
 //! commit). This file owns the loop: assignment changes (seek past what the destination already
 //! holds), pause and resume, batching, and stopping between batches.
 
+mod lag;
 mod process;
 mod retry;
 
@@ -24,6 +25,7 @@ use crate::kafka::{KafkaConfig, TopicsConfig, consumer_config};
 use crate::lifecycle::task::{Placement, RunSignal, RunState, TaskActor, TaskEnd};
 use crate::lifecycle::{ChildGuard, Control};
 use crate::telemetry::metrics::Metrics;
+use lag::{LagClock, LagWatch};
 
 /// Where sinks read from: the cluster and its topic names.
 #[derive(Clone)]
@@ -87,8 +89,8 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
         Err(e) => return TaskEnd::Failed(format!("cannot build the writer: {e}")),
     };
     let group = format!("pix-ingest.{id}");
-    let consumer: StreamConsumer = match consumer_config(&deps.kafka, &deps.bootstrap, &group).create() {
-        Ok(c) => c,
+    let consumer: Arc<StreamConsumer> = match consumer_config(&deps.kafka, &deps.bootstrap, &group).create() {
+        Ok(c) => Arc::new(c),
         Err(e) => return TaskEnd::Failed(format!("cannot create the consumer: {e}")),
     };
     let topics: Vec<String> = common.topics.iter().map(|c| deps.topics.of(*c).as_str().to_owned()).collect();
@@ -100,6 +102,7 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
     let stop_view = stop.clone();
     let ctx = SinkCtx { id: &id, group, deps: &deps, stop: &stop_view, on_permanent: cfg.kind().on_permanent() };
     let mut state = LoopState::new(Batcher::new(common.batch.clone()));
+    let _lag = LagWatch::start(&id, Arc::clone(&consumer), topics.clone(), Arc::clone(&deps.metrics), &state.lag);
     loop {
         state.follow_assignment(&id, &mut *writer, &consumer).await;
         let run_state = *stop.borrow_and_update();
@@ -174,6 +177,8 @@ impl LoopState {
         }
         let batch = std::mem::take(&mut self.pending);
         process::process(ctx, writer, consumer, batch, &mut self.lag).await?;
+        // The batch went through: a sink shown DEGRADED by failing writes is healthy again.
+        ctx.deps.metrics.health.recovered(ctx.id);
         self.batcher.reset();
         let stats = writer.stats();
         let m = &ctx.deps.metrics;
@@ -261,31 +266,6 @@ async fn seek_committed(
             Ok(None) => {}
             Err(error) => {
                 tracing::warn!(sink = %id, topic, %error, "Cannot read the destination's offsets; it de-duplicates.")
-            }
-        }
-    }
-}
-
-/// How often the consumer lag gauge is refreshed.
-const LAG_EVERY: Duration = Duration::from_secs(5);
-
-/// When the lag gauge was last refreshed.
-#[derive(Default)]
-struct LagClock {
-    last: Option<std::time::Instant>,
-}
-
-impl LagClock {
-    /// Lag: the broker's high watermark minus what is committed. A metadata round trip per
-    /// partition, so at most every `LAG_EVERY` (it blocks only this sink's own thread).
-    fn refresh(&mut self, ctx: &SinkCtx<'_>, consumer: &StreamConsumer, next: &BTreeMap<(String, i32), i64>) {
-        if self.last.is_some_and(|t| t.elapsed() < LAG_EVERY) {
-            return;
-        }
-        self.last = Some(std::time::Instant::now());
-        for ((t, p), o) in next {
-            if let Ok((_, high)) = consumer.fetch_watermarks(t, *p, Duration::from_millis(500)) {
-                ctx.deps.metrics.consumer_lag.with_label_values(&[ctx.id, t, &p.to_string()]).set((high - o).max(0));
             }
         }
     }

@@ -32,6 +32,7 @@ impl<'a> Retrier<'a> {
     /// Waits before the next attempt; `Err` when the sink must stop instead.
     pub(super) async fn failed(&mut self, what: &str, error: impl std::fmt::Display) -> Result<(), TaskEnd> {
         self.metrics.sink_retries.with_label_values(&[self.id]).inc();
+        self.metrics.health.failing(self.id, format!("{what} failed: {error}"));
         if is_stopping(self.stop) {
             tracing::warn!(sink = %self.id, %error, "Stopping while the {what} still fails; the batch will be re-delivered.");
             return Err(TaskEnd::Stopped);

@@ -29,6 +29,26 @@ pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
+/// This listener's readiness for a load balancer: 503 while the instance drains (SIGTERM), while
+/// the source is paused, or while the producers know Kafka is unreachable; other actors' trouble
+/// does not count.
+pub(crate) async fn readyz(state: web::Data<HandlerState>) -> HttpResponse {
+    let why = if state.deps.metrics.health.is_draining() {
+        Some("shutting down")
+    } else if state.paused.load(std::sync::atomic::Ordering::SeqCst) {
+        Some("source paused")
+    } else if state.deps.breaker.is_open() {
+        Some("kafka unreachable")
+    } else {
+        None
+    };
+    match why {
+        None => HttpResponse::Ok().json(json!({"status": "ready", "source": &*state.source_id})),
+        Some(why) => HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "not ready", "source": &*state.source_id, "not_ready": [why]})),
+    }
+}
+
 pub(crate) async fn openapi(state: web::Data<HandlerState>) -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(state.openapi.clone())
 }

@@ -105,6 +105,7 @@ impl HttpSource {
                 .service(post("/v1/webhooks"))
                 .service(post("/v1/spi"))
                 .service(web::resource("/healthz").route(web::get().to(handlers::healthz)).default_service(only_get()))
+                .service(web::resource("/readyz").route(web::get().to(handlers::readyz)).default_service(only_get()))
                 .service(
                     web::resource("/v1/openapi.json")
                         .route(web::get().to(handlers::openapi))

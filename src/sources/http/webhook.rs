@@ -57,7 +57,7 @@ pub(crate) fn problems(c: &HttpSourceConfig) -> Vec<(&'static str, String)> {
         && !p.contains("//");
     if !shape {
         out.push(("path", "expected an absolute path such as /v1/webhooks (no trailing /, no {, *, %)".into()));
-    } else if c.format == Format::BcbWebhook && ["/v1/events", "/v1/spi", "/healthz"].contains(&p.as_str()) {
+    } else if c.format == Format::BcbWebhook && ["/v1/events", "/v1/spi", "/healthz", "/readyz"].contains(&p.as_str()) {
         out.push(("path", format!("{p} is another route of this listener")));
     }
     out

@@ -205,6 +205,19 @@ async fn admin_errors_are_problem_documents_and_wrong_methods_answer_405() {
     let (status, p) = admin_call(&t, reqwest::Method::POST, "/api/v1/sources", Some(bad)).await;
     assert_eq!((status, p["code"].as_str()), (400, Some("config.invalid")), "{p}");
     assert!(p["errors"].as_array().is_some_and(|e| !e.is_empty()), "{p}");
+    // The route label names the route that answered, not always /v1/events.
+    let event = fixtures::receipt(&fixtures::e2e(OTHER)).to_string();
+    let r = reqwest::Client::new()
+        .post(t.url("/v1/spi"))
+        .header("content-type", "application/json")
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let requests = &t.app.metrics().http_requests;
+    assert_eq!(requests.with_label_values(&["api", "/v1/spi", "200"]).get(), 1);
+    assert_eq!(requests.with_label_values(&["api", "/v1/events", "200"]).get(), 0);
     // No config file behind an in-process app: a reload says so.
     let (status, p) = admin_call(&t, reqwest::Method::POST, "/api/v1/reload", None).await;
     assert_eq!((status, p["code"].as_str()), (409, Some("reload.no_file")), "{p}");

@@ -207,7 +207,9 @@ fn run(loaded: Loaded, file: ConfigFile) -> ExitCode {
         };
         while signals.next().await == Signal::Reload {
             tracing::info!("SIGHUP: reloading the config file.");
-            let _ = app.reload().await; // logged by the reloader, refused or applied
+            // The outcome is logged by the reloader; the audit log records who asked, as for the API.
+            let status: u16 = if app.reload().await.is_ok() { 200 } else { 400 };
+            tracing::info!(target: "pix_ingest::audit", action = "reload", actor = "", peer = "signal:SIGHUP", status, "Admin mutation.");
         }
         app.start_draining();
         tracing::info!(?drain_delay, "Draining: readiness is 503; the listeners keep serving for the drain delay.");

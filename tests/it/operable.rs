@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::{Value, json};
@@ -14,6 +13,7 @@ use crate::config_builder::{ADMIN_TOKEN, ConfigBuilder};
 use crate::fixtures::{self, OTHER};
 use crate::harness::{ChildState, TestApp};
 use crate::service::free_port;
+use crate::sinks::start_scoring;
 use crate::wait::{holds, wait_until};
 
 /// (partition, lag) of group `group` on `topic` as Kafka reports it: high watermark minus the
@@ -56,18 +56,6 @@ async fn admin_get(t: &TestApp, path: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap_or_default())
 }
 
-fn up_scoring(port: u16) -> actix_web::dev::ServerHandle {
-    let server = HttpServer::new(|| App::new().route("/score", web::post().to(HttpResponse::Ok)))
-        .workers(1)
-        .disable_signals()
-        .bind(("127.0.0.1", port))
-        .unwrap()
-        .run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
-    handle
-}
-
 #[actix_rt::test]
 async fn lag_follows_the_group_offsets_while_the_destination_is_down_and_the_sink_shows_degraded() {
     let port = free_port();
@@ -108,7 +96,8 @@ async fn lag_follows_the_group_offsets_while_the_destination_is_down_and_the_sin
     assert!(ready["degraded"].to_string().contains("scoring: DEGRADED"), "{ready}");
 
     // The destination comes back: everything is written, committed, and the lag is 0 again.
-    let server = up_scoring(port);
+    // (it answers 503 to the first two attempts of each event, then 200: the sink's retries)
+    let server = start_scoring(port, Default::default());
     wait_until("the lag to drain to 0 on both sides", Duration::from_secs(60), async || {
         let kafka = kafka_lag(&t.bootstrap, group, &topic).await;
         let parts: Vec<i32> = kafka.iter().map(|(p, _)| *p).collect();

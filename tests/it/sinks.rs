@@ -19,7 +19,7 @@ use crate::wait::{holds, wait_until};
 
 /// What the fake scoring service saw.
 #[derive(Default)]
-struct Seen {
+pub(crate) struct Seen {
     attempts: HashMap<String, u32>,
     accepted: Vec<(String, serde_json::Value)>,
 }
@@ -45,7 +45,7 @@ async fn scoring(req: HttpRequest, body: web::Bytes, seen: web::Data<Arc<Mutex<S
     HttpResponse::Ok().finish()
 }
 
-fn start_scoring(port: u16, seen: Arc<Mutex<Seen>>) -> actix_web::dev::ServerHandle {
+pub(crate) fn start_scoring(port: u16, seen: Arc<Mutex<Seen>>) -> actix_web::dev::ServerHandle {
     let server = HttpServer::new(move || {
         App::new().app_data(web::Data::new(Arc::clone(&seen))).route("/score", web::post().to(scoring))
     })

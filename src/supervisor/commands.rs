@@ -19,7 +19,12 @@ impl Supervisor {
         if self.children.contains_key(&id) || Pipeline::owns(&id) {
             return Err(SupervisorError::AlreadyExists(id));
         }
-        self.children.insert(id.clone(), Child::new(config, RestartDelay::new(&self.policy)));
+        let mut child = Child::new(config, RestartDelay::new(&self.policy));
+        // An entry the admin API added in an earlier run comes back from the state file.
+        if self.desired.actors.get(&id).is_some_and(|o| o.body.is_some()) {
+            child.origin = Origin::Admin;
+        }
+        self.children.insert(id.clone(), child);
         self.spawn(&id, ctx);
         self.info(&id).ok_or(SupervisorError::NotFound(id))
     }

@@ -171,6 +171,9 @@ async fn changes_made_through_the_api_survive_a_restart() {
         [("added".into(), "RUNNING".into()), ("api".into(), "PAUSED".into())],
         "the YAML's `extra` stays deleted"
     );
+    // what came back from the state file is still the admin API's (it does not decide /readyz)
+    let (added, api) = (t.child("added").await.origin, t.child("api").await.origin);
+    assert_eq!(serde_json::to_value([added, api]).unwrap(), json!(["admin", "config"]));
     t.stop().await;
 }
 

@@ -64,6 +64,19 @@ pub struct ChildBound {
     pub addr: SocketAddr,
 }
 
+/// Sent by a child that has progress to show (a poller's cursor and last poll time): shown as
+/// `progress` in the admin API's entry of the child, replaced at every report.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct ChildProgress {
+    /// The child.
+    pub id: String,
+    /// Its incarnation.
+    pub generation: u64,
+    /// What it reports (a JSON object of its own shape; never a secret).
+    pub progress: serde_json::Value,
+}
+
 /// Where a guard sends its reports.
 #[derive(Clone)]
 pub struct ExitReport {
@@ -71,6 +84,23 @@ pub struct ExitReport {
     pub exited: Recipient<ChildExited>,
     /// Receives the bound address of a listener.
     pub bound: Recipient<ChildBound>,
+    /// Receives the progress reports of a child.
+    pub progress: Recipient<ChildProgress>,
+}
+
+/// A cloneable handle a child's task uses to report its progress (see [`ChildProgress`]).
+#[derive(Clone)]
+pub struct ProgressReporter {
+    id: String,
+    generation: u64,
+    to: Recipient<ChildProgress>,
+}
+
+impl ProgressReporter {
+    /// Reports `progress` (replacing the previous report).
+    pub fn report(&self, progress: serde_json::Value) {
+        self.to.do_send(ChildProgress { id: self.id.clone(), generation: self.generation, progress });
+    }
 }
 
 /// Held by a child actor; its drop tells the supervisor the child is gone.
@@ -98,6 +128,10 @@ impl ChildGuard {
     /// Reports the address a listener bound.
     pub fn bound(&self, addr: SocketAddr) {
         self.report.bound.do_send(ChildBound { id: self.id.clone(), generation: self.generation, addr });
+    }
+    /// A handle for the child's task to report its progress with.
+    pub fn progress_reporter(&self) -> ProgressReporter {
+        ProgressReporter { id: self.id.clone(), generation: self.generation, to: self.report.progress.clone() }
     }
     /// The child's id.
     pub fn id(&self) -> &str {

@@ -9,6 +9,8 @@ mod restart;
 mod status;
 pub mod task;
 
-pub use guard::{ChildBound, ChildExited, ChildGuard, Control, ExitReport, Flush, Restart};
+pub use guard::{
+    ChildBound, ChildExited, ChildGuard, ChildProgress, Control, ExitReport, Flush, ProgressReporter, Restart,
+};
 pub use restart::{RestartDelay, SupervisionConfig};
 pub use status::ActorStatus;

@@ -54,6 +54,18 @@ pub fn is_stopping(signal: &RunSignal) -> bool {
     *signal.borrow() == RunState::Stopping
 }
 
+/// Runs blocking code (file I/O) on the blocking pool. A panic there is re-raised in the calling
+/// task, which the actor reports as a crash (and the supervisor restarts the child).
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => match e.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(_) => std::panic::resume_unwind(Box::new("blocking task cancelled")),
+        },
+    }
+}
+
 /// Builds the task (on the thread that runs it); it watches its `RunSignal`.
 pub type TaskFactory = Box<dyn FnOnce(RunSignal) -> LocalBoxFuture<'static, TaskEnd> + Send>;
 

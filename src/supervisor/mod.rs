@@ -33,7 +33,7 @@ use self::registry::{Child, Transition, on_exit};
 use self::state::DesiredState;
 use crate::dead_letter::DeadLetterBatch;
 use crate::kafka::MetadataProbe;
-use crate::lifecycle::{ChildBound, ChildExited, ChildGuard, Control, ExitReport, SupervisionConfig};
+use crate::lifecycle::{ChildBound, ChildExited, ChildGuard, ChildProgress, Control, ExitReport, SupervisionConfig};
 use crate::router::RouteBatch;
 use crate::sinks::runner::{SinkDeps, SinkEnv};
 use crate::sources::{SourceDeps, ValidationSettings};
@@ -127,7 +127,11 @@ impl Supervisor {
     }
 
     fn spawn(&mut self, id: &str, ctx: &mut Context<Self>) {
-        let report = ExitReport { exited: ctx.address().recipient(), bound: ctx.address().recipient() };
+        let report = ExitReport {
+            exited: ctx.address().recipient(),
+            bound: ctx.address().recipient(),
+            progress: ctx.address().recipient(),
+        };
         let Some(child) = self.children.get_mut(id) else { return };
         child.generation += 1;
         let guard = ChildGuard::new(id, child.generation, report);
@@ -239,6 +243,15 @@ impl Handler<ChildBound> for Supervisor {
             if let Some(waiting) = self.awaiting.remove(&msg.id) {
                 let _ = waiting.send(Ok(()));
             }
+        }
+    }
+}
+
+impl Handler<ChildProgress> for Supervisor {
+    type Result = ();
+    fn handle(&mut self, msg: ChildProgress, _ctx: &mut Self::Context) {
+        if let Some(child) = self.children.get_mut(&msg.id).filter(|c| c.generation == msg.generation) {
+            child.progress = Some(msg.progress);
         }
     }
 }

@@ -83,6 +83,7 @@ impl Pipeline {
                 listen: None,
                 degraded_since: None,
                 origin: Origin::Config,
+                progress: None,
             }
         })
         .collect()

@@ -108,6 +108,9 @@ pub struct ChildInfo {
     /// Where it comes from: `config` (the file, at start or by a reload) or `admin` (the admin
     /// API, now or in an earlier run). Only `config` actors decide the admin `/readyz`.
     pub origin: Origin,
+    /// What the child last reported of its progress (a poller's cursor and last poll time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<serde_json::Value>,
 }
 
 /// Where a child comes from.
@@ -130,6 +133,7 @@ pub(super) struct Child {
     pub(super) last_error: Option<(String, DateTime<Utc>)>,
     pub(super) listen: Option<SocketAddr>,
     pub(super) origin: Origin,
+    pub(super) progress: Option<serde_json::Value>,
 }
 
 impl Child {
@@ -143,6 +147,7 @@ impl Child {
             last_error: None,
             listen: None,
             origin: Origin::Config,
+            progress: None,
         }
     }
 
@@ -165,6 +170,7 @@ impl Child {
             listen: self.listen,
             degraded_since: failing.map(|f| f.since),
             origin: self.origin,
+            progress: self.progress.clone(),
         }
     }
 }

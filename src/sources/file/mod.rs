@@ -16,7 +16,7 @@ use chrono::Utc;
 use self::config::FileSourceConfig;
 use self::tail::{Batch, Tailer};
 use crate::dead_letter::{DlqReason, Stage};
-use crate::lifecycle::task::{Placement, RunSignal, TaskActor, TaskEnd, TaskFactory, wait_while_paused};
+use crate::lifecycle::task::{Placement, RunSignal, TaskActor, TaskEnd, TaskFactory, blocking, wait_while_paused};
 use crate::lifecycle::{ChildGuard, Control};
 use crate::sources::decoding::decode_line;
 use crate::sources::pipeline::{ItemInput, RecordStatus, Submission, submit};
@@ -179,16 +179,4 @@ fn decode_one(
         }];
     }
     decode_line(format, index, line, &deps.validation, id, received_at)
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(v) => v,
-        // A panic in blocking file code: re-raise it in this task, which the actor reports as a
-        // crash (and the supervisor restarts it).
-        Err(e) => match e.try_into_panic() {
-            Ok(payload) => std::panic::resume_unwind(payload),
-            Err(_) => std::panic::resume_unwind(Box::new("blocking file task cancelled")),
-        },
-    }
 }

@@ -38,6 +38,12 @@ pub fn file_problems(config: &Config) -> Vec<(String, String)> {
         {
             out.push((format!("sources[{i}].tls"), e.to_string()));
         }
+        if let SourceConfig::ApiPixPoll(p) = s
+            && let Some(tls) = &p.tls
+            && let Err(e) = crate::tls::client_config(tls)
+        {
+            out.push((format!("sources[{i}].tls"), e.to_string()));
+        }
     }
     for (i, s) in config.sinks.iter().enumerate() {
         if let SinkConfig::Http(h) = s

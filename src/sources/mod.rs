@@ -6,6 +6,7 @@
 //! in the `SourceConfig` registry below; the supervisor, the config root and the admin API only
 //! ever see `SourceConfig` and the trait.
 
+pub mod api_pix_poll;
 pub mod decoding;
 pub mod file;
 pub mod generator;
@@ -35,6 +36,8 @@ kind_registry! {
         File(file::config::FileSourceConfig) = "file",
         /// Synthetic events at a configured rate (demos, load).
         Generator(generator::GeneratorSourceConfig) = "generator",
+        /// Pulls the Pix received from a PSP's API Pix (`GET /pix`, OAuth2 over mutual TLS).
+        ApiPixPoll(api_pix_poll::config::ApiPixPollConfig) = "api_pix_poll",
     }
 }
 
@@ -132,7 +135,9 @@ mod tests {
 
     #[test]
     fn serialised_type_is_the_registered_name() {
-        let yaml = "[{id: a, type: http, listen: 127.0.0.1:1}, {id: b, type: file, path: x, checkpoint_dir: d}, {id: c, type: generator}]";
+        let yaml = "[{id: a, type: http, listen: 127.0.0.1:1}, {id: b, type: file, path: x, checkpoint_dir: d}, {id: c, type: generator}, \
+                    {id: e, type: api_pix_poll, base_url: 'https://psp.example/v2', token_url: 'https://psp.example/oauth/token', \
+                     client_id: '**redacted**', client_secret: '**redacted**', state_dir: d}]"; // secrets serialise redacted
         let all: Vec<SourceConfig> = serde_saphyr::from_str(yaml).unwrap();
         assert_eq!(all.len(), SourceConfig::TYPE_NAMES.len(), "one example per registered kind");
         for s in &all {

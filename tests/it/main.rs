@@ -5,6 +5,7 @@
 mod admin;
 mod admin_api;
 mod admin_tls;
+mod api_pix_poll;
 mod broker_down;
 mod cli;
 mod cli_env;
@@ -28,6 +29,7 @@ mod harness;
 mod http_source;
 mod kafka;
 mod operable;
+mod psp_server;
 mod readme;
 mod secure_kafka;
 mod secure_start;

@@ -1,0 +1,139 @@
+//! Config of the API Pix poller (`type: api_pix_poll`): where the PSP's API and token endpoint
+//! are, the client credentials (secrets, from `${VAR}`), mutual TLS, the moving window and its
+//! overlap, paging, backoff and where the cursor is kept.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::base::Secret;
+use crate::tls::ClientTls;
+
+/// `type: api_pix_poll` source.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ApiPixPollConfig {
+    /// Unique id (`[a-z0-9-]`).
+    pub id: String,
+    /// Base URL of the PSP's API Pix (the poller calls `GET {base_url}/pix`).
+    pub base_url: String,
+    /// OAuth2 token endpoint (client credentials grant).
+    pub token_url: String,
+    /// OAuth2 client id, from `${VAR}`.
+    pub client_id: Secret,
+    /// OAuth2 client secret, from `${VAR}`.
+    pub client_secret: Secret,
+    /// Scope asked for (space-separated), e.g. `pix.read`; none when absent.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Trusted CA and client certificate (the API Pix requires mutual TLS).
+    #[serde(default)]
+    pub tls: Option<ClientTls>,
+    /// Directory of the durable cursor (`<id>.cursor.json`, mode 0600).
+    pub state_dir: PathBuf,
+    /// Where the first window starts when there is no cursor yet (default: the first start).
+    #[serde(default)]
+    pub start_at: Option<DateTime<Utc>>,
+    /// Longest window asked for at once (`inicio` to `fim`).
+    #[serde(default = "default_window", with = "humantime_serde")]
+    pub window: Duration,
+    /// Each window starts this much before the end of the previous one (late-indexed Pix);
+    /// what was already published is dropped by event id.
+    #[serde(default = "default_overlap", with = "humantime_serde")]
+    pub overlap: Duration,
+    /// `paginacao.itensPorPagina`.
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+    /// How long to wait once caught up with the present.
+    #[serde(default = "default_poll_interval", with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Per-request timeout (token and pages).
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// First retry delay after a 5xx, a 429 without `Retry-After` or a connection failure.
+    #[serde(default = "default_backoff_initial", with = "humantime_serde")]
+    pub backoff_initial: Duration,
+    /// Largest computed retry delay.
+    #[serde(default = "default_backoff_max", with = "humantime_serde")]
+    pub backoff_max: Duration,
+    /// Longest `Retry-After` obeyed (a longer one is cut to this).
+    #[serde(default = "default_max_retry_after", with = "humantime_serde")]
+    pub max_retry_after: Duration,
+    /// How early a token is renewed before it expires.
+    #[serde(default = "default_renew_before", with = "humantime_serde")]
+    pub token_renew_before: Duration,
+    /// Largest page body read.
+    #[serde(default = "default_max_page_bytes")]
+    pub max_page_bytes: usize,
+    /// Event ids (and rejected items' digests) remembered, in the cursor file, to drop what an
+    /// overlapping window returns again.
+    #[serde(default = "default_remember")]
+    pub remember_ids: usize,
+}
+
+fn default_window() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_overlap() -> Duration {
+    Duration::from_secs(300)
+}
+const fn default_page_size() -> u32 {
+    100
+}
+fn default_poll_interval() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_backoff_initial() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_backoff_max() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_max_retry_after() -> Duration {
+    Duration::from_secs(600)
+}
+fn default_renew_before() -> Duration {
+    Duration::from_secs(60)
+}
+const fn default_max_page_bytes() -> usize {
+    16 * 1024 * 1024
+}
+const fn default_remember() -> usize {
+    20_000
+}
+
+impl ApiPixPollConfig {
+    /// Field problems, as (field, message).
+    pub fn field_problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (field, url) in [("base_url", &self.base_url), ("token_url", &self.token_url)] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || reqwest::Url::parse(url).is_err() {
+                out.push((field, "expected an http:// or https:// URL".into()));
+            }
+        }
+        if let Some(tls) = &self.tls {
+            out.extend(tls.problems());
+        }
+        if self.client_id.is_empty() {
+            out.push(("client_id", "expected a client id".into()));
+        }
+        if self.window.is_zero() {
+            out.push(("window", "expected a positive duration".into()));
+        }
+        if self.overlap >= self.window {
+            out.push(("overlap", "expected less than `window`".into()));
+        }
+        if !(1..=1000).contains(&self.page_size) {
+            out.push(("page_size", "expected 1 to 1000".into()));
+        }
+        if self.max_page_bytes == 0 || self.remember_ids == 0 {
+            out.push(("max_page_bytes", "expected positive numbers for max_page_bytes and remember_ids".into()));
+        }
+        out
+    }
+}

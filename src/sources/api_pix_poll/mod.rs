@@ -1,0 +1,297 @@
+//! The API Pix poller (`type: api_pix_poll`): a PSP reads the Pix it received from its own API
+//! Pix, `GET {base_url}/pix?inicio=…&fim=…&paginacao.paginaAtual=N&paginacao.itensPorPagina=M`,
+//! to reconcile what the webhook missed. It owns the moving window, the paging, the cursor and
+//! the drop of what an overlapping window returns again; the HTTP side (OAuth2 client
+//! credentials over mutual TLS, `Retry-After`) is `client`, the split of a page into inputs for
+//! the shared pipeline (`sources::pipeline`: validation, routing, dead letters) is `page`.
+//!
+//! Delivery: a page's records are submitted until every one is acknowledged by Kafka (accepted,
+//! or durably dead-lettered); only then does the cursor (window + next page, and the recent ids)
+//! move, durably (`state`). A crash re-reads at most the page in flight, and its records already
+//! published are dropped by id. Windows overlap by `overlap` so a Pix the PSP indexed late is
+//! still seen; its copies in the overlap are dropped the same way.
+
+mod client;
+pub mod config;
+mod page;
+mod state;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::{DateTime, SubsecRound, Utc};
+
+use self::client::{Api, Attempt};
+use self::config::ApiPixPollConfig;
+use self::page::Keyed;
+use self::state::{State, Window};
+use crate::lifecycle::task::{
+    Placement, RunSignal, RunState, TaskActor, TaskEnd, TaskFactory, blocking, is_stopping, wait_while_paused,
+};
+use crate::lifecycle::{ChildGuard, Control, ProgressReporter};
+use crate::sources::pipeline::{RecordStatus, Submission, submit};
+use crate::sources::{CheckContext, SourceDeps, SourceKind};
+use crate::telemetry::propagation::TraceParent;
+
+/// How long one submission may wait for Kafka before its unavailable records are retried.
+const SUBMIT_DEADLINE: Duration = Duration::from_secs(30);
+
+impl SourceKind for ApiPixPollConfig {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn problems(&self, _ctx: &CheckContext) -> Vec<(&'static str, String)> {
+        self.field_problems()
+    }
+    fn start(&self, deps: SourceDeps, guard: ChildGuard) -> actix::Recipient<Control> {
+        use actix::Actor;
+        let progress = guard.progress_reporter();
+        TaskActor::new(guard, task(self.clone(), deps, progress), Placement::Current).start().recipient()
+    }
+}
+
+/// Why a poller stopped (the supervisor restarts it with backoff).
+#[derive(Debug, thiserror::Error)]
+enum PollError {
+    /// The state file cannot be read or written.
+    #[error("cursor: {0}")]
+    State(#[from] state::StateError),
+    /// The HTTP client cannot be built (TLS files).
+    #[error(transparent)]
+    Client(#[from] client::ClientError),
+    /// The API or the token endpoint refused in a way retrying does not fix.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// The task of a poller.
+fn task(cfg: ApiPixPollConfig, deps: SourceDeps, progress: ProgressReporter) -> TaskFactory {
+    Box::new(move |stop| {
+        Box::pin(async move {
+            match run(cfg, deps, progress, stop).await {
+                Ok(()) => TaskEnd::Stopped,
+                Err(e) => TaskEnd::Failed(e.to_string()),
+            }
+        })
+    })
+}
+
+/// One poller's working state.
+struct Poller {
+    cfg: ApiPixPollConfig,
+    deps: SourceDeps,
+    id: Arc<str>,
+    api: Api,
+    state: State,
+    progress: ProgressReporter,
+    last_poll_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    pages_read: u64,
+}
+
+async fn run(
+    cfg: ApiPixPollConfig,
+    deps: SourceDeps,
+    progress: ProgressReporter,
+    mut stop: RunSignal,
+) -> Result<(), PollError> {
+    let start = cfg.start_at.unwrap_or_else(Utc::now);
+    let (dir, id, remember) = (cfg.state_dir.clone(), cfg.id.clone(), cfg.remember_ids);
+    let state = blocking(move || State::load(&dir, &id, start, remember)).await?;
+    let api = Api::new(&cfg)?;
+    let id: Arc<str> = Arc::from(cfg.id.as_str());
+    let mut p = Poller { cfg, deps, id, api, state, progress, last_poll_at: None, last_error: None, pages_read: 0 };
+    p.report();
+    loop {
+        if !wait_while_paused(&mut stop).await {
+            return Ok(());
+        }
+        let window = match p.window() {
+            Ok(w) => w,
+            Err(wait) => {
+                let _ = tokio::time::timeout(wait, stop.changed()).await;
+                continue;
+            }
+        };
+        let Some(body) = p.fetch(&window, &mut stop).await? else { return Ok(()) };
+        let pages = p.publish(&body).await;
+        p.advance(window, pages).await?;
+    }
+}
+
+impl Poller {
+    /// The window to read now, or how long to wait for one: a new window starts `overlap`
+    /// before the last one ended, and only once `poll_interval` passed since that end.
+    fn window(&mut self) -> Result<Window, Duration> {
+        if let Some(w) = &self.state.cursor.window {
+            return Ok(w.clone());
+        }
+        let done = self.state.cursor.done_until;
+        let now = Utc::now();
+        let ready = done + chrono::Duration::from_std(self.cfg.poll_interval).unwrap_or_default();
+        if now < ready {
+            return Err((ready - now).to_std().unwrap_or(self.cfg.poll_interval));
+        }
+        let inicio = done - chrono::Duration::from_std(self.cfg.overlap).unwrap_or_default();
+        let longest = inicio + chrono::Duration::from_std(self.cfg.window).unwrap_or_default();
+        // Whole seconds: what is asked for (`inicio`/`fim` to the second) is what the cursor says.
+        let w = Window { inicio: inicio.trunc_subsecs(0), fim: longest.min(now).trunc_subsecs(0), next_page: 0 };
+        self.state.cursor.window = Some(w.clone());
+        Ok(w)
+    }
+
+    /// Gets the window's next page, retrying with backoff (the server's `Retry-After` first).
+    /// `None`: asked to stop meanwhile (nothing of the page was used).
+    async fn fetch(&mut self, window: &Window, stop: &mut RunSignal) -> Result<Option<Vec<u8>>, PollError> {
+        let mut delays = backoff(self.cfg.backoff_initial, self.cfg.backoff_max);
+        loop {
+            let attempt = tokio::select! {
+                a = self.api.page(window) => a,
+                _ = stop.wait_for(|s| *s == RunState::Stopping) => return Ok(None),
+            };
+            self.last_poll_at = Some(Utc::now());
+            let (after, why) = match attempt {
+                Attempt::Page(body) => {
+                    self.last_error = None;
+                    return Ok(Some(body));
+                }
+                Attempt::Refused(why) => return Err(PollError::Refused(why)),
+                Attempt::Retry { after, why } => (after, why),
+            };
+            let delay = match after {
+                Some(a) => a.min(self.cfg.max_retry_after),
+                None => delays.next().unwrap_or(self.cfg.backoff_max),
+            };
+            tracing::warn!(source = %self.id, page = window.next_page, %why, ?delay, "API Pix page not read; retrying.");
+            self.last_error = Some(why);
+            self.report();
+            let _ = tokio::time::timeout(delay, stop.wait_for(|s| *s == RunState::Stopping)).await;
+            if is_stopping(stop) {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Publishes a page until every record is durable; returns the page count it announced.
+    async fn publish(&mut self, body: &[u8]) -> Option<u32> {
+        let received_at = Utc::now();
+        let (docs, digests, pages) = match page::split(body) {
+            Some(s) => (s.docs, s.digests, s.pages),
+            // Not the GET /pix shape: decoded whole, so it is dead-lettered with its reason.
+            None => (vec![body.to_vec()], vec![page::digest(body)], None),
+        };
+        let mut first = Vec::new();
+        let all: Vec<usize> = (0..docs.len()).collect();
+        let keyed = page::decode(&docs, &all, &mut first, &self.deps.validation, &self.id, received_at);
+        let mut pending = self.deliver(&digests, keyed).await;
+        let mut delays = backoff(Duration::from_millis(100), Duration::from_secs(10));
+        while !pending.is_empty() {
+            let delay = delays.next().unwrap_or(Duration::from_secs(10));
+            tracing::warn!(source = %self.id, items = pending.len(), ?delay, "Kafka did not acknowledge; retrying those items.");
+            tokio::time::sleep(delay).await;
+            let keyed = page::decode(&docs, &pending, &mut first, &self.deps.validation, &self.id, Utc::now());
+            pending = self.deliver(&digests, keyed).await;
+        }
+        pages
+    }
+
+    /// Submits what was not published before; remembers what is now durable. Returns the item
+    /// documents with a record Kafka did not acknowledge.
+    async fn deliver(&mut self, digests: &[String], keyed: Vec<Keyed>) -> Vec<usize> {
+        let mut rejected_keys: HashMap<usize, String> = HashMap::new();
+        let mut doc_of: HashMap<usize, usize> = HashMap::new();
+        let mut items = Vec::new();
+        let mut dropped = 0u64;
+        for Keyed { mut input, doc, part } in keyed {
+            let recent = &self.state.recent;
+            match &mut input.verdict {
+                Ok(events) => {
+                    let before = events.len();
+                    events.retain(|e| !recent.contains(&page::event_key(e.category.as_str(), e.event_id.as_str())));
+                    dropped += (before - events.len()) as u64;
+                    if events.is_empty() {
+                        continue;
+                    }
+                }
+                Err(_) => {
+                    let key = page::rejected_key(&digests[doc], part);
+                    if recent.contains(&key) {
+                        dropped += 1;
+                        continue;
+                    }
+                    rejected_keys.insert(input.index, key);
+                }
+            }
+            doc_of.insert(input.index, doc);
+            items.push(input);
+        }
+        self.deps.metrics.source_records.with_label_values(&[&*self.id, "duplicate"]).inc_by(dropped);
+        if items.is_empty() {
+            return Vec::new();
+        }
+        let report = submit(&self.deps, self.submission(items)).await;
+        let mut pending = Vec::new();
+        for r in &report.results {
+            if r.status == RecordStatus::Unavailable {
+                pending.extend(doc_of.get(&r.index).copied());
+                continue;
+            }
+            let key = match (&r.event_id, r.category) {
+                (Some(id), Some(cat)) => Some(page::event_key(cat, id)),
+                _ => rejected_keys.get(&r.index).cloned(),
+            };
+            key.into_iter().for_each(|k| self.state.recent.insert(k));
+        }
+        pending.sort_unstable();
+        pending.dedup();
+        pending
+    }
+
+    fn submission(&self, items: Vec<crate::sources::pipeline::ItemInput>) -> Submission {
+        Submission {
+            source_id: self.id.clone(),
+            content_type: "application/json".into(),
+            received_at: Utc::now(),
+            trace: TraceParent::continue_or_new(None, None),
+            items,
+            deadline: tokio::time::Instant::now() + SUBMIT_DEADLINE,
+            client: None,
+        }
+    }
+
+    /// Moves the cursor past the page just published, durably, and reports it.
+    async fn advance(&mut self, mut window: Window, pages: Option<u32>) -> Result<(), PollError> {
+        window.next_page += 1;
+        self.pages_read += 1;
+        let cursor = &mut self.state.cursor;
+        if window.next_page >= pages.unwrap_or(0) {
+            cursor.done_until = window.fim;
+            cursor.window = None;
+        } else {
+            cursor.window = Some(window);
+        }
+        let encoded = self.state.encoded()?;
+        blocking(move || encoded.write()).await?;
+        self.report();
+        Ok(())
+    }
+
+    /// Publishes the cursor and last poll time to the admin API.
+    fn report(&self) {
+        let s = &self.state;
+        self.progress.report(serde_json::json!({
+            "cursor": s.cursor,
+            "last_poll_at": self.last_poll_at,
+            "last_error": self.last_error,
+            "pages_read": self.pages_read,
+            "tokens_issued": self.api.tokens_issued,
+            "recent_ids": s.recent.len(),
+        }));
+    }
+}
+
+fn backoff(min: Duration, max: Duration) -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default().with_min_delay(min).with_max_delay(max).with_jitter().without_max_times().build()
+}

@@ -184,3 +184,26 @@ async fn a_restart_resumes_at_the_cursor_losing_and_repeating_nothing() {
     t.stop().await;
     psp.stop().await;
 }
+
+#[actix_rt::test]
+async fn a_token_is_renewed_before_it_expires() {
+    // Tokens live 2 s (`expires_in: 2`); the PSP refuses an older one. The poller renews at half
+    // the life (its `token_renew_before` of 60 s is longer than that), so none is ever refused.
+    let psp = psp_server::start(Behaviour { token_lifetime: Some(2), ..Behaviour::default() });
+    let state = tempfile::tempdir().unwrap();
+    let t = TestApp::start_with(&config("poll-token", &psp, state.path())).await;
+    wait_until("three tokens issued", Duration::from_secs(60), async || {
+        holds(psp.psp.tokens_issued() >= 3, psp.psp.tokens_issued())
+    })
+    .await;
+    let refused: Vec<_> = psp.psp.pages().into_iter().filter(|p| p.status == 401).collect();
+    assert!(refused.is_empty(), "a token was used after it expired: {refused:?}");
+    let k = wait_until("the example's records in Kafka", Duration::from_secs(60), async || {
+        let k = in_kafka_async(&t.bootstrap, &t.topics).await;
+        if complete(&k) { Ok(k) } else { Err((k.published(), k.dead_letters.len())) }
+    })
+    .await;
+    assert_once(&k);
+    t.stop().await;
+    psp.stop().await;
+}

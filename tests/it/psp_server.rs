@@ -45,6 +45,8 @@ pub struct Behaviour {
     /// Pages from this number on wait while `hold` is set.
     pub hold_from: Option<u32>,
     pub hold: AtomicBool,
+    /// `expires_in` of the tokens (default 3600 s); a token older than this is refused (401).
+    pub token_lifetime: Option<u64>,
 }
 
 pub struct Psp {
@@ -53,6 +55,8 @@ pub struct Psp {
     items: Vec<Value>,
     tokens: AtomicU32,
     first_token_pages: AtomicU32,
+    /// When each token was issued (token n at n - 1).
+    issued_at: Mutex<Vec<Instant>>,
 }
 
 impl Psp {
@@ -112,6 +116,7 @@ pub fn start(behaviour: Behaviour) -> Running {
         items: example_items(),
         tokens: AtomicU32::new(0),
         first_token_pages: AtomicU32::new(0),
+        issued_at: Mutex::default(),
     });
     let data = web::Data::from(Arc::clone(&psp));
     let server = HttpServer::new(move || {
@@ -169,16 +174,26 @@ async fn token(req: HttpRequest, body: String, psp: web::Data<Psp>) -> HttpRespo
         psp.record(seen(&req, "token", 401));
         return HttpResponse::Unauthorized().json(json!({"error": "invalid_client"}));
     }
-    let n = psp.tokens.fetch_add(1, Ordering::SeqCst) + 1;
+    let n = {
+        let mut issued = psp.issued_at.lock().unwrap();
+        issued.push(Instant::now());
+        psp.tokens.store(issued.len() as u32, Ordering::SeqCst);
+        issued.len()
+    };
     psp.record(seen(&req, "token", 200));
-    HttpResponse::Ok().json(json!({"access_token": format!("tok-{n}"), "token_type": "Bearer", "expires_in": 3600}))
+    let life = psp.behaviour.token_lifetime.unwrap_or(3600);
+    HttpResponse::Ok().json(json!({"access_token": format!("tok-{n}"), "token_type": "Bearer", "expires_in": life}))
 }
 
 async fn pix(req: HttpRequest, psp: web::Data<Psp>) -> HttpResponse {
     let s = seen(&req, "pix", 200);
     let b = &psp.behaviour;
-    let issued = psp.tokens.load(Ordering::SeqCst);
-    let valid = s.token.strip_prefix("tok-").and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n >= 1 && n <= issued);
+    let life = Duration::from_secs(b.token_lifetime.unwrap_or(3600));
+    let issued = s.token.strip_prefix("tok-").and_then(|n| n.parse::<usize>().ok()).and_then(|n| {
+        let at = psp.issued_at.lock().unwrap();
+        n.checked_sub(1).and_then(|i| at.get(i).copied())
+    });
+    let valid = issued.is_some_and(|at| at.elapsed() < life);
     let revoked = s.token == "tok-1"
         && b.revoke_first_after.is_some_and(|after| psp.first_token_pages.load(Ordering::SeqCst) >= after);
     if !valid || revoked {

@@ -116,8 +116,10 @@ async fn run(
             }
         };
         let Some(body) = p.fetch(&window, &mut stop).await? else { return Ok(()) };
-        let pages = p.publish(&body).await;
-        p.advance(window, pages).await?;
+        match p.publish(&body, &stop).await? {
+            Some(pages) => p.advance(window, pages).await?,
+            None => return Ok(()),
+        }
     }
 }
 
@@ -175,7 +177,10 @@ impl Poller {
     }
 
     /// Publishes a page until every record is durable; returns the page count it announced.
-    async fn publish(&mut self, body: &[u8]) -> Option<u32> {
+    /// While Kafka keeps some records unacknowledged, the ids of those it took are saved (the
+    /// cursor stays), so a restart re-reads the page without publishing them again; `None`: asked
+    /// to stop meanwhile.
+    async fn publish(&mut self, body: &[u8], stop: &RunSignal) -> Result<Option<Option<u32>>, PollError> {
         let received_at = Utc::now();
         let (docs, digests, pages) = match page::split(body) {
             Some(s) => (s.docs, s.digests, s.pages),
@@ -188,13 +193,17 @@ impl Poller {
         let mut pending = self.deliver(&digests, keyed).await;
         let mut delays = backoff(Duration::from_millis(100), Duration::from_secs(10));
         while !pending.is_empty() {
+            self.save().await?;
+            if is_stopping(stop) {
+                return Ok(None);
+            }
             let delay = delays.next().unwrap_or(Duration::from_secs(10));
             tracing::warn!(source = %self.id, items = pending.len(), ?delay, "Kafka did not acknowledge; retrying those items.");
             tokio::time::sleep(delay).await;
             let keyed = page::decode(&docs, &pending, &mut first, &self.deps.validation, &self.id, Utc::now());
             pending = self.deliver(&digests, keyed).await;
         }
-        pages
+        Ok(Some(pages))
     }
 
     /// Submits what was not published before; remembers what is now durable. Returns the item
@@ -272,10 +281,15 @@ impl Poller {
         } else {
             cursor.window = Some(window);
         }
-        let encoded = self.state.encoded()?;
-        blocking(move || encoded.write()).await?;
+        self.save().await?;
         self.report();
         Ok(())
+    }
+
+    /// Writes the state (on the blocking pool).
+    async fn save(&self) -> Result<(), PollError> {
+        let encoded = self.state.encoded()?;
+        Ok(blocking(move || encoded.write()).await?)
     }
 
     /// Publishes the cursor and last poll time to the admin API.

@@ -207,3 +207,31 @@ async fn a_token_is_renewed_before_it_expires() {
     t.stop().await;
     psp.stop().await;
 }
+
+#[actix_rt::test]
+async fn a_page_that_is_not_a_get_pix_answer_is_dead_lettered_whole_and_the_window_goes_on() {
+    let psp = psp_server::start(Behaviour { garbage: std::sync::Mutex::new(Some(1)), ..Behaviour::default() });
+    let state = tempfile::tempdir().unwrap();
+    let t = TestApp::start_with(&config("poll-garbage", &psp, state.path())).await;
+    // Page 1 of the first window was garbage: its item arrives with a later (overlapping) window.
+    let k = wait_until("the example's records and the garbage page in Kafka", Duration::from_secs(60), async || {
+        let k = in_kafka_async(&t.bootstrap, &t.topics).await;
+        if k.published() >= 2 && k.dead_letters.len() >= 3 { Ok(k) } else { Err((k.published(), k.dead_letters.len())) }
+    })
+    .await;
+    let (garbage, items): (Vec<_>, Vec<_>) =
+        k.dead_letters.iter().partition(|m| m.payload() == Some(psp_server::GARBAGE.as_bytes()));
+    assert_eq!(garbage.len(), 1, "the garbage page is dead-lettered once, with its bytes");
+    let h = headers(garbage[0]);
+    assert_eq!((h["pix-dlq-stage"].as_str(), h["pix-source"].as_str()), ("decode", "psp"), "{h:?}");
+    assert_eq!(items.len(), 2);
+    let pages = psp.psp.pages();
+    let first = pages[0].inicio.clone();
+    let window: Vec<u32> = pages.iter().filter(|p| p.inicio == first).map(|p| p.page).collect();
+    assert_eq!(window, [0, 1, 2], "the window went on past the garbage page");
+    another_window_read(&psp).await;
+    let k = in_kafka_async(&t.bootstrap, &t.topics).await;
+    assert_eq!((k.published(), k.dead_letters.len()), (2, 3), "nothing published twice");
+    t.stop().await;
+    psp.stop().await;
+}

@@ -19,6 +19,8 @@ use crate::tls_support::{Ca, Leaf, write};
 pub const BASIC: &str = "Basic cGl4LWluZ2VzdC1jbGllbnQ6czNjcjN0LWNsaWVudA==";
 pub const CLIENT_ID: &str = "pix-ingest-client";
 pub const CLIENT_SECRET: &str = "s3cr3t-client";
+/// What a broken gateway answers instead of a page.
+pub const GARBAGE: &str = "<html><body>502 Bad Gateway</body></html>";
 
 /// One request the PSP answered.
 #[derive(Debug, Clone)]
@@ -45,6 +47,8 @@ pub struct Behaviour {
     /// Pages from this number on wait while `hold` is set.
     pub hold_from: Option<u32>,
     pub hold: AtomicBool,
+    /// Page that is answered once with 200 and [`GARBAGE`] instead of a GET /pix answer.
+    pub garbage: Mutex<Option<u32>>,
     /// `expires_in` of the tokens (default 3600 s); a token older than this is refused (401).
     pub token_lifetime: Option<u64>,
 }
@@ -210,6 +214,14 @@ async fn pix(req: HttpRequest, psp: web::Data<Psp>) -> HttpResponse {
     if let Some(secs) = throttled {
         psp.record(Seen { status: 429, ..s });
         return HttpResponse::TooManyRequests().insert_header(("retry-after", secs.to_string())).finish();
+    }
+    let garbage = {
+        let mut g = b.garbage.lock().unwrap();
+        if *g == Some(s.page) { g.take() } else { None }
+    };
+    if garbage.is_some() {
+        psp.record(Seen { status: 200, ..s });
+        return HttpResponse::Ok().content_type("text/html").body(GARBAGE);
     }
     if b.hold_from.is_some_and(|from| s.page >= from) && b.hold.load(Ordering::SeqCst) {
         psp.record(Seen { status: 102, ..s.clone() });

@@ -35,6 +35,9 @@ use crate::sources::pipeline::{RecordStatus, Submission, submit};
 use crate::sources::{CheckContext, SourceDeps, SourceKind};
 use crate::telemetry::propagation::TraceParent;
 
+/// Pages in a row that are not GET /pix answers before the source gives up (and is restarted).
+const MAX_UNREADABLE: u32 = 3;
+
 /// How long one submission may wait for Kafka before its unavailable records are retried.
 const SUBMIT_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -139,7 +142,7 @@ impl Poller {
         let inicio = done - chrono::Duration::from_std(self.cfg.overlap).unwrap_or_default();
         let longest = inicio + chrono::Duration::from_std(self.cfg.window).unwrap_or_default();
         // Whole seconds: what is asked for (`inicio`/`fim` to the second) is what the cursor says.
-        let w = Window { inicio: inicio.trunc_subsecs(0), fim: longest.min(now).trunc_subsecs(0), next_page: 0 };
+        let w = Window::new(inicio.trunc_subsecs(0), longest.min(now).trunc_subsecs(0));
         self.state.cursor.window = Some(w.clone());
         Ok(w)
     }
@@ -183,7 +186,8 @@ impl Poller {
     async fn publish(&mut self, body: &[u8], stop: &RunSignal) -> Result<Option<Option<u32>>, PollError> {
         let received_at = Utc::now();
         let (docs, digests, pages) = match page::split(body) {
-            Some(s) => (s.docs, s.digests, s.pages),
+            // A GET /pix answer without a page count is its window's last page.
+            Some(s) => (s.docs, s.digests, Some(s.pages.unwrap_or(0))),
             // Not the GET /pix shape: decoded whole, so it is dead-lettered with its reason.
             None => (vec![body.to_vec()], vec![page::digest(body)], None),
         };
@@ -271,11 +275,21 @@ impl Poller {
     }
 
     /// Moves the cursor past the page just published, durably, and reports it.
+    /// A page that was not a GET /pix answer (`pages` None; it was dead-lettered whole) moves on
+    /// with the count an earlier page gave, or to the next page when none did, up to
+    /// `MAX_UNREADABLE` in a row (then, the cursor saved, the source fails: the API is not
+    /// answering GET /pix; the supervisor restarts it with backoff).
     async fn advance(&mut self, mut window: Window, pages: Option<u32>) -> Result<(), PollError> {
         window.next_page += 1;
         self.pages_read += 1;
+        if pages.is_some() {
+            (window.pages, window.unreadable) = (pages, 0);
+        } else {
+            window.unreadable += 1;
+        }
+        let give_up = window.unreadable >= MAX_UNREADABLE;
         let cursor = &mut self.state.cursor;
-        if window.next_page >= pages.unwrap_or(0) {
+        if window.next_page >= window.pages.unwrap_or(window.next_page + 1) {
             cursor.done_until = window.fim;
             cursor.window = None;
         } else {
@@ -283,6 +297,10 @@ impl Poller {
         }
         self.save().await?;
         self.report();
+        if give_up {
+            let why = format!("{MAX_UNREADABLE} pages in a row were not GET /pix answers (each dead-lettered whole)");
+            return Err(PollError::Refused(why));
+        }
         Ok(())
     }
 

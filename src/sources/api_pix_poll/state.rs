@@ -25,6 +25,19 @@ pub struct Window {
     pub fim: DateTime<Utc>,
     /// The next page to read (0-based, `paginacao.paginaAtual`).
     pub next_page: u32,
+    /// The page count the last readable page announced.
+    #[serde(default)]
+    pub pages: Option<u32>,
+    /// Pages in a row that were not a GET /pix answer (dead-lettered whole).
+    #[serde(default)]
+    pub unreadable: u32,
+}
+
+impl Window {
+    /// A window from its first page.
+    pub fn new(inicio: DateTime<Utc>, fim: DateTime<Utc>) -> Self {
+        Self { inicio, fim, next_page: 0, pages: None, unreadable: 0 }
+    }
 }
 
 /// Where the poller is.
@@ -197,7 +210,7 @@ mod tests {
         let start = "2026-11-25T00:00:00Z".parse().unwrap();
         let mut s = State::load(dir.path(), "psp", start, 2).unwrap();
         assert_eq!(s.cursor, Cursor { done_until: start, window: None });
-        s.cursor.window = Some(Window { inicio: start, fim: start + chrono::Duration::hours(1), next_page: 3 });
+        s.cursor.window = Some(Window { next_page: 3, ..Window::new(start, start + chrono::Duration::hours(1)) });
         for id in ["a", "b", "c", "b"] {
             s.recent.insert(id.into());
         }

@@ -137,3 +137,40 @@ impl ApiPixPollConfig {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sources::{CheckContext, SourceConfig};
+
+    fn problems(extra: &str) -> Vec<String> {
+        let yaml = format!(
+            "{{id: p, type: api_pix_poll, base_url: 'https://psp.example/api/v2', \
+             client_id: c, client_secret: s, state_dir: d{}}}",
+            if extra.contains("token_url") {
+                extra.to_owned()
+            } else {
+                format!("{extra}, token_url: 'https://psp.example/t'")
+            }
+        );
+        let s: SourceConfig = serde_saphyr::from_str(&yaml).unwrap();
+        let ctx = CheckContext { delivery_timeout: std::time::Duration::from_secs(5) };
+        s.kind().problems(&ctx).into_iter().map(|(f, m)| format!("{f}: {m}")).collect()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_bad_fields_are_named() {
+        assert!(problems("").is_empty(), "{:?}", problems(""));
+        assert!(problems(", window: 5m, overlap: 5m").iter().any(|p| p.starts_with("overlap:")));
+        assert!(problems(", page_size: 0").iter().any(|p| p.starts_with("page_size:")));
+        assert!(problems(", token_url: 'ftp://x'").iter().any(|p| p.starts_with("token_url:")));
+    }
+
+    #[test]
+    fn the_client_credentials_never_print() {
+        let yaml = "{id: p, type: api_pix_poll, base_url: 'https://x/', token_url: 'https://x/t', \
+                    client_id: the-id, client_secret: the-secret, state_dir: d}";
+        let s: SourceConfig = serde_saphyr::from_str(yaml).unwrap();
+        let shown = format!("{s:?} {}", serde_json::to_string(&s).unwrap());
+        assert!(!shown.contains("the-secret") && !shown.contains("the-id"), "{shown}");
+    }
+}

@@ -121,6 +121,10 @@ async fn pages_are_followed_to_the_end_a_revoked_token_renewed_and_retry_after_o
     let progress = child.progress.expect("the poller reports its progress");
     assert!(progress["cursor"]["done_until"].is_string() && progress["last_poll_at"].is_string(), "{progress}");
     assert_eq!(child.r#type, "api_pix_poll");
+    let admin = t.app.admin_addr().unwrap();
+    let listed: Value = reqwest::get(format!("http://{admin}/api/v1/actors/psp")).await.unwrap().json().await.unwrap();
+    assert!(listed["progress"]["cursor"]["done_until"].is_string(), "the admin API shows the cursor: {listed}");
+    assert!(listed["progress"]["last_poll_at"].is_string(), "{listed}");
 
     // Paused, it asks for nothing (five poll intervals); resumed, it polls again.
     control(&t, Op::Pause).await;

@@ -11,7 +11,7 @@ use backon::{ExponentialBuilder, Retryable};
 use rdkafka::producer::FutureProducer;
 
 use crate::admin::{self, AdminState};
-use crate::base::vars::{ProcessEnv, VarSource};
+use crate::base::vars::{AllowedEnv, ProcessEnv, VarSource};
 use crate::config::{Config, ConfigErrors};
 use crate::kafka::embedded::EmbeddedBroker;
 use crate::kafka::{Bootstrap, Breaker, MetadataProbe, ensure_topics, producer_config};
@@ -98,8 +98,10 @@ impl AppHandle {
         let validation = ValidationSettings::from_config(&config.pix, &config.formats)
             .map_err(|e| StartError::Config(e.to_string()))?;
         let breaker = Arc::new(Breaker::new(Arc::clone(&metrics)));
-        // Admin-submitted entries and their persisted copies read `${VAR}` from here.
-        let vars: Arc<dyn VarSource + Send + Sync> = Arc::new(ProcessEnv);
+        // Admin-submitted entries and their persisted copies read `${VAR}` from here: only the
+        // variables `admin.allowed_env` names.
+        let vars: Arc<dyn VarSource + Send + Sync> =
+            Arc::new(AllowedEnv::new(ProcessEnv, config.admin.allowed_env.clone()));
         let desired = if config.admin.enabled {
             DesiredState::load(&config.admin.state_file)?
         } else {

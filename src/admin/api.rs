@@ -81,6 +81,20 @@ async fn validated(
             .response()
     };
     let vars = &*state.vars;
+    // Only the variables of `admin.allowed_env`: named, never their value.
+    let allowed = &state.base.admin.allowed_env;
+    let refused: Vec<serde_json::Value> = crate::base::vars::references(body)
+        .into_iter()
+        .filter(|(name, _)| !allowed.contains(name))
+        .map(|(name, line)| {
+            json!({"field": "", "line": line, "variable": name, "message": format!(
+                "environment variable {name} is not in admin.allowed_env: an entry sent to the admin API may only \
+                 reference the variables listed there")})
+        })
+        .collect();
+    if !refused.is_empty() {
+        return Err(bad(refused));
+    }
     // No literal secret may reach the state file: every secret field must be a `${VAR}`.
     let parsed = match kind {
         "source" => config::parse_entry::<SourceConfig>("request body", body, vars)

@@ -25,6 +25,57 @@ impl VarSource for ProcessEnv {
     }
 }
 
+/// The environment as entries sent to the admin API see it: only the variables named in
+/// `admin.allowed_env`; every other one reads as unset. Anyone holding the admin token could
+/// otherwise send `${ANY_SECRET}` in a sink's URL and have the process send it away.
+#[derive(Debug, Clone, Default)]
+pub struct AllowedEnv<V> {
+    inner: V,
+    allowed: Vec<String>,
+}
+
+impl<V: VarSource> AllowedEnv<V> {
+    /// `inner` restricted to `allowed`.
+    pub fn new(inner: V, allowed: Vec<String>) -> Self {
+        Self { inner, allowed }
+    }
+
+    /// Whether `name` may be read.
+    pub fn allows(&self, name: &str) -> bool {
+        self.allowed.iter().any(|a| a == name)
+    }
+}
+
+impl<V: VarSource> VarSource for AllowedEnv<V> {
+    fn get(&self, name: &str) -> Option<String> {
+        if self.allows(name) { self.inner.get(name) } else { None }
+    }
+}
+
+/// Every variable `text` references (`${NAME}` or `${NAME:-default}`, outside whole-line
+/// comments), once each, in order of first appearance, with the 1-based line of the first one.
+/// No value is read.
+pub fn references(text: &str) -> Vec<(String, usize)> {
+    struct Recorder(std::cell::RefCell<Vec<String>>);
+    impl VarSource for Recorder {
+        fn get(&self, name: &str) -> Option<String> {
+            self.0.borrow_mut().push(name.to_owned());
+            Some(String::new())
+        }
+    }
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let rec = Recorder(std::cell::RefCell::default());
+        let _ = interpolate(line, &rec);
+        for name in rec.0.into_inner() {
+            if !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, i + 1));
+            }
+        }
+    }
+    out
+}
+
 impl VarSource for HashMap<String, String> {
     fn get(&self, name: &str) -> Option<String> {
         HashMap::get(self, name).cloned()
@@ -142,6 +193,14 @@ mod tests {
         assert_eq!(err[0].line, 2);
         assert_eq!(err[0].column, 9);
         assert!(err[0].message.contains("ADMIN_TOKEN"));
+    }
+
+    #[test]
+    fn an_allow_list_hides_every_other_variable_and_references_are_listed() {
+        let v = AllowedEnv::new(vars(&[("OK", "1"), ("SECRET", "s3cr3t")]), vec!["OK".into()]);
+        assert_eq!((v.get("OK"), v.get("SECRET")), (Some("1".into()), None));
+        let text = "# ${IN_COMMENT}\nurl: \"${A}/${B:-x}\"\nb: $${C} ${A}\n";
+        assert_eq!(references(text), vec![("A".to_owned(), 2), ("B".to_owned(), 2)]);
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub fn check(c: &Config) -> Vec<(String, String)> {
 
     let mut ids = Ids::default();
     let mut listens = HashSet::new();
-    let ctx = CheckContext { delivery_timeout: c.kafka.delivery_timeout };
+    let ctx = CheckContext { delivery_timeout: c.kafka.delivery_timeout, max_record_bytes: c.kafka.max_record_bytes() };
     for (i, s) in c.sources.iter().enumerate() {
         ids.check(format!("sources[{i}].id"), s.id(), &mut out);
         if let Some(addr) = s.kind().listen()
@@ -41,6 +41,7 @@ pub fn check(c: &Config) -> Vec<(String, String)> {
             out.push((format!("sinks[{i}].{field}"), msg));
         }
     }
+    out.extend(under("admin", c.admin.problems()));
     if let Some(tls) = &c.admin.tls {
         out.extend(tls.problems().into_iter().map(|(f, m)| (format!("admin.{f}"), m)));
     }

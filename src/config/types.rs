@@ -77,6 +77,26 @@ pub struct AdminConfig {
     /// certificate (subject and serial).
     #[serde(default)]
     pub tls: Option<crate::tls::ListenerTls>,
+    /// The only environment variables an entry sent to the admin API (and its copy in the state
+    /// file) may reference as `${VAR}`; a reference to any other is refused with 400.
+    #[serde(default)]
+    pub allowed_env: Vec<String>,
+}
+
+impl AdminConfig {
+    /// Field problems, as (field below `admin.`, message).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (i, name) in self.allowed_env.iter().enumerate() {
+            let valid = !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !name.starts_with(|c: char| c.is_ascii_digit());
+            if !valid {
+                out.push((format!("allowed_env[{i}]"), "expected a variable name: letters, digits and _".into()));
+            }
+        }
+        out
+    }
 }
 
 const fn default_true() -> bool {
@@ -93,7 +113,14 @@ fn default_admin_listen() -> std::net::SocketAddr {
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { enabled: true, listen: default_admin_listen(), token: None, state_file: default_state_file(), tls: None }
+        Self {
+            enabled: true,
+            listen: default_admin_listen(),
+            token: None,
+            state_file: default_state_file(),
+            tls: None,
+            allowed_env: Vec::new(),
+        }
     }
 }
 

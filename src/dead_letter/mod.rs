@@ -2,7 +2,10 @@
 //! their original bytes unchanged and headers that say why. It never drops a record: a record
 //! Kafka could not take is retried with backoff (backon) until the caller's deadline, and the
 //! caller learns the outcome of every record, so a source only says "rejected" once the dead
-//! letter is durable.
+//! letter is durable. A dead letter always fits in one record: bytes over the producer's
+//! `message.max.bytes` are cut (with the original's length and SHA-256 in headers), and one the
+//! broker still refuses as too large (a dead-letter topic with a smaller `max.message.bytes`) is
+//! written again cut to a few KiB, so a size is never a "retry later".
 
 mod record;
 
@@ -39,7 +42,14 @@ pub struct DeadLetter {
     producer: OwnedProducer,
     topic: String,
     metrics: std::sync::Arc<Metrics>,
+    /// The producer's `message.max.bytes`: no dead letter is built larger.
+    max_record_bytes: usize,
 }
+
+/// The size a dead letter is cut to when the broker refused it as too large even so (a topic
+/// whose `max.message.bytes` is below the producer's limit): its first bytes, the reasons, and the
+/// original's length and digest.
+const REFERENCE_BYTES: usize = 16 * 1024;
 
 impl DeadLetter {
     /// A dead-letter actor publishing to `topic`.
@@ -51,7 +61,12 @@ impl DeadLetter {
         breaker: std::sync::Arc<Breaker>,
         status: std::sync::Arc<ActorStatus>,
     ) -> Self {
+        let max_record_bytes = producer_config
+            .get("message.max.bytes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(crate::kafka::DEFAULT_MAX_RECORD_BYTES);
         Self {
+            max_record_bytes,
             producer: OwnedProducer::new(
                 "dead_letter",
                 producer_config,
@@ -90,9 +105,9 @@ impl Handler<DeadLetterBatch> for DeadLetter {
         let Some(producer) = self.producer.get() else {
             return Box::pin(futures::future::ready(unavailable("the dead-letter actor has no producer")));
         };
-        let topic = self.topic.clone();
+        let (topic, max) = (self.topic.clone(), self.max_record_bytes);
         let records = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            msg.records.iter().map(|r| r.to_out_record(&topic)).collect::<Vec<_>>()
+            msg.records.iter().map(|r| r.to_out_record(&topic, max)).collect::<Vec<_>>()
         }));
         let Ok(records) = records else {
             tracing::error!(actor = "dead_letter", "Panic while building dead letters; restarting.");
@@ -104,9 +119,22 @@ impl Handler<DeadLetterBatch> for DeadLetter {
         let metrics = std::sync::Arc::clone(&self.metrics);
         let breaker = self.producer.breaker();
         Box::pin(async move {
-            let topics = vec![topic; records.len()];
+            let topics = vec![topic.clone(); records.len()];
             let started = Instant::now();
-            let outcomes = AssertUnwindSafe(publish_with_retry(producer, &breaker, records, deadline))
+            let publish = async {
+                let mut outcomes = publish_with_retry(producer.clone(), &breaker, records, deadline).await;
+                let refused: Vec<usize> = (0..outcomes.len()).filter(|&i| too_large(&outcomes[i])).collect();
+                if !refused.is_empty() {
+                    tracing::warn!(records = refused.len(), "Dead letters refused as too large; writing them cut.");
+                    let cut = refused.iter().map(|&i| msg.records[i].to_out_record(&topic, REFERENCE_BYTES));
+                    let again = publish_with_retry(producer, &breaker, cut.collect(), deadline).await;
+                    for (i, o) in refused.into_iter().zip(again) {
+                        outcomes[i] = o;
+                    }
+                }
+                outcomes
+            };
+            let outcomes = AssertUnwindSafe(publish)
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|_| unavailable("the dead-letter actor failed while producing"));
@@ -129,6 +157,16 @@ impl Handler<Flush> for DeadLetter {
     fn handle(&mut self, msg: Flush, _ctx: &mut Self::Context) -> Self::Result {
         self.producer.flush(msg.timeout)
     }
+}
+
+fn too_large(outcome: &DeliveryOutcome) -> bool {
+    matches!(
+        outcome,
+        Err(DeliveryError::Refused {
+            code: rdkafka::types::RDKafkaErrorCode::MessageSizeTooLarge
+                | rdkafka::types::RDKafkaErrorCode::InvalidMessageSize
+        })
+    )
 }
 
 /// Produces all records; those Kafka could not take in time are retried with exponential backoff

@@ -3,8 +3,16 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use sha2::{Digest, Sha256};
+
 use crate::kafka::headers;
 use crate::kafka::produce::OutRecord;
+
+/// Bytes of a record's framing in Kafka besides key, headers and value (librdkafka counts at most
+/// this much per message against `message.max.bytes`), with a margin.
+const FRAMING: usize = 256;
+/// Framing of one header (varint lengths), with a margin.
+const HEADER_FRAMING: usize = 16;
 
 /// The stage of the pipeline that refused the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -147,7 +155,10 @@ impl DeadLetterRecord {
         self.reasons.first().map_or("unknown", |r| r.code.as_str())
     }
 
-    pub(crate) fn to_out_record(&self, topic: &str) -> OutRecord {
+    /// The record for `topic`, at most `max_bytes` long (key, headers and value, with room for
+    /// Kafka's own framing): bytes that do not fit are cut, and the record then says so with the
+    /// original length and digest.
+    pub(crate) fn to_out_record(&self, topic: &str, max_bytes: usize) -> OutRecord {
         let reasons = serde_json::to_string(&self.reasons).unwrap_or_else(|_| "[]".into());
         let received = self.received_at.to_rfc3339_opts(SecondsFormat::Millis, true);
         let index = self.item_index.map(|i| i.to_string());
@@ -175,11 +186,54 @@ impl DeadLetterRecord {
             pairs.push((headers::DLQ_ORIGIN_PARTITION, p));
             pairs.push((headers::DLQ_ORIGIN_OFFSET, o));
         }
+        let framing: usize = FRAMING + self.key.as_ref().map_or(0, Vec::len);
+        let used = framing + pairs.iter().map(|(k, v)| k.len() + v.len() + HEADER_FRAMING).sum::<usize>();
+        if used + self.payload.len() <= max_bytes {
+            let payload = self.payload.clone();
+            return OutRecord {
+                topic: topic.to_owned(),
+                key: self.key.clone(),
+                payload,
+                headers: headers::build(pairs),
+            };
+        }
+        let (length, digest) = (self.payload.len().to_string(), hex::encode(Sha256::digest(&self.payload)));
+        pairs.push((headers::DLQ_TRUNCATED, &length));
+        pairs.push((headers::DLQ_ORIGINAL_SHA256, &digest));
+        let used = used + 2 * HEADER_FRAMING + 128;
+        let keep = max_bytes.saturating_sub(used).min(self.payload.len());
         OutRecord {
             topic: topic.to_owned(),
             key: self.key.clone(),
-            payload: self.payload.clone(),
+            payload: self.payload[..keep].to_vec(),
             headers: headers::build(pairs),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(r: &OutRecord, name: &str) -> Option<String> {
+        use rdkafka::message::Headers;
+        r.headers.iter().find(|h| h.key == name).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    #[test]
+    fn a_dead_letter_too_large_for_one_record_is_cut_and_says_so() {
+        let bytes = vec![b'x'; 10_000];
+        let letter = DeadLetterRecord::new(Stage::Decode, "api", bytes, "application/json", vec![], Utc::now());
+        let whole = letter.to_out_record("dlq", 20_000);
+        assert_eq!((whole.payload.len(), header(&whole, headers::DLQ_TRUNCATED)), (10_000, None));
+        let cut = letter.to_out_record("dlq", 4_000);
+        assert!(cut.payload.len() < 4_000 && cut.payload.len() > 2_000, "{}", cut.payload.len());
+        assert_eq!(header(&cut, headers::DLQ_TRUNCATED).as_deref(), Some("10000"));
+        assert_eq!(header(&cut, headers::DLQ_ORIGINAL_SHA256).map(|h| h.len()), Some(64));
+        let headers_len: usize = {
+            use rdkafka::message::Headers;
+            cut.headers.iter().map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len)).sum()
+        };
+        assert!(cut.payload.len() + headers_len + FRAMING <= 4_000);
     }
 }

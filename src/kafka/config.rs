@@ -47,6 +47,15 @@ const GUARDED_PROPERTIES: &[(&str, &str)] = &[
 ];
 
 impl KafkaConfig {
+    /// The largest record the producer sends: `properties.message.max.bytes`, else
+    /// [`super::DEFAULT_MAX_RECORD_BYTES`].
+    pub fn max_record_bytes(&self) -> usize {
+        self.properties
+            .get("message.max.bytes")
+            .and_then(|v| v.0.trim().parse().ok())
+            .unwrap_or(super::DEFAULT_MAX_RECORD_BYTES)
+    }
+
     /// Field problems, as (field path below `kafka.`, message).
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();

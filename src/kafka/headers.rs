@@ -37,6 +37,10 @@ pub const DLQ_ORIGIN_TOPIC: &str = "pix-dlq-origin-topic";
 pub const DLQ_ORIGIN_PARTITION: &str = "pix-dlq-origin-partition";
 /// Origin offset of a dead letter raised by a consumer.
 pub const DLQ_ORIGIN_OFFSET: &str = "pix-dlq-origin-offset";
+/// Length in bytes of the original of a truncated dead letter (absent when it is whole).
+pub const DLQ_TRUNCATED: &str = "pix-dlq-truncated";
+/// SHA-256 (hex) of the original bytes of a truncated dead letter.
+pub const DLQ_ORIGINAL_SHA256: &str = "pix-dlq-original-sha256";
 
 /// Subject of the verified client certificate of the connection the record came in on.
 pub const CLIENT_SUBJECT: &str = "pix-client-subject";

@@ -25,10 +25,21 @@ use rdkafka::ClientConfig;
 
 pub use config::{Bootstrap, CreateTopicsConfig, KafkaConfig, PropertyValue, TopicName, TopicsConfig};
 
+/// `message.max.bytes` of the producer unless `kafka.properties` sets it: a default body
+/// (`max_body_bytes`, 1 MiB) plus [`RECORD_HEADROOM`], so the dead letter of any body that passes
+/// the size limit fits in one record. The topics pix-ingest creates get it as their
+/// `max.message.bytes`.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024 + RECORD_HEADROOM;
+
+/// Room kept in a record for its key and headers (reasons, trace, client certificate...) above
+/// the bytes of an input, when sizing input limits against `message.max.bytes`.
+pub const RECORD_HEADROOM: usize = 64 * 1024;
+
 /// The producer configuration: the user's pass-through properties, then the settings that make an
 /// acknowledgement mean "durable" (acks=all, idempotence), which always win.
 pub fn producer_config(kafka: &KafkaConfig, bootstrap: &str, client_id: &str) -> ClientConfig {
     let mut c = base_config(kafka, bootstrap, client_id);
+    c.set("message.max.bytes", DEFAULT_MAX_RECORD_BYTES.to_string());
     c.set("compression.type", "zstd");
     c.set("linger.ms", "5");
     c.set("queue.buffering.max.messages", "500000");

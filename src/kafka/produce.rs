@@ -90,9 +90,17 @@ fn classify(err: &KafkaError) -> DeliveryError {
     }
 }
 
-/// Enqueues every record, then awaits all delivery reports. `deadline` bounds the time spent
-/// waiting for room in a full local queue; delivery itself is bounded by `message.timeout.ms`.
-/// `breaker` learns from the batch: closed by any delivery, opened by a delivery timeout.
+/// What a record whose delivery report did not come before the caller's deadline is told.
+pub const PAST_DEADLINE: &str = "Kafka did not acknowledge the record before the request deadline; its fate is \
+                                 unknown (it may still be written: a retry is deduplicated by event id)";
+
+/// Enqueues every record, then awaits all delivery reports, none past `deadline`: the time spent
+/// waiting for room in a full local queue and for each delivery report (otherwise bounded only by
+/// `message.timeout.ms`, counted from the enqueue) both stop there, so a caller answers on time
+/// whatever the broker does (down, frozen, slow). A record still in flight at the deadline is
+/// [`DeliveryError::Unavailable`] with [`PAST_DEADLINE`]; librdkafka keeps it and may deliver it
+/// later (the idempotent producer writes it once). `breaker` learns from the batch: closed by any
+/// delivery, opened by a delivery timeout.
 pub async fn produce_all(
     producer: &Producer,
     breaker: &super::Breaker,
@@ -107,7 +115,10 @@ pub async fn produce_all(
     // Every record is in librdkafka's queue now (or failed to get there); wait for all reports.
     let reports = join_all(pending.into_iter().map(|p| async move {
         let (topic, fut) = p?;
-        match fut.await {
+        let Ok(report) = tokio::time::timeout_at(deadline, fut).await else {
+            return Err(DeliveryError::Unavailable(PAST_DEADLINE.into()).into());
+        };
+        match report {
             Ok(Ok(d)) => Ok(Produced { topic, partition: d.partition, offset: d.offset }),
             Ok(Err((e, _msg))) => Err(Failed { timed_out: timed_out(&e), error: classify(&e) }),
             Err(_canceled) => Err(DeliveryError::Unavailable("the producer was closed".into()).into()),

@@ -57,6 +57,25 @@ pub(crate) fn format_names(fit: impl Fn(pix_domain::formats::Format) -> bool) ->
 pub struct CheckContext {
     /// `kafka.delivery_timeout`: a request deadline must be longer.
     pub delivery_timeout: Duration,
+    /// The largest record the producer sends (`message.max.bytes`): an input's dead letter
+    /// carries its bytes, so a body or line limit must leave room for the headers.
+    pub max_record_bytes: usize,
+}
+
+impl CheckContext {
+    /// Why an input limit of `limit` bytes does not fit in one dead letter, if it does not.
+    pub fn record_size_problem(&self, limit: usize) -> Option<String> {
+        let room = self.max_record_bytes.saturating_sub(crate::kafka::RECORD_HEADROOM);
+        (limit > room).then(|| {
+            format!(
+                "{limit} bytes do not fit in one dead letter: kafka.properties.message.max.bytes ({}) minus {} for \
+                 key and headers leaves {room}; lower this limit or raise message.max.bytes (and the topics' \
+                 max.message.bytes)",
+                self.max_record_bytes,
+                crate::kafka::RECORD_HEADROOM
+            )
+        })
+    }
 }
 
 /// What each source kind's config provides; `SourceConfig::kind` dispatches to it.
@@ -120,7 +139,7 @@ mod tests {
 
     #[test]
     fn a_source_takes_only_the_formats_its_transport_can_carry() {
-        let ctx = CheckContext { delivery_timeout: Duration::from_secs(5) };
+        let ctx = CheckContext { delivery_timeout: Duration::from_secs(5), max_record_bytes: 2 << 20 };
         let problems = |yaml: &str| {
             let s: SourceConfig = serde_saphyr::from_str(yaml).unwrap();
             s.kind().problems(&ctx).into_iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>()

@@ -33,7 +33,7 @@ fn admin_over_mtls_audits_the_client_and_refuses_literal_secrets() {
              pix: {{ own_ispbs: [\"99999010\"] }}\n\
              sources:\n  - {{ id: hook, type: http, listen: \"127.0.0.1:{hook_port}\", format: bcb_webhook }}\n\
              telemetry: {{ log_format: json }}\n\
-             admin: {{ listen: \"127.0.0.1:{admin_port}\", token: t0k3n, state_file: \"{s}\", tls: {tls} }}\n",
+             admin: {{ listen: \"127.0.0.1:{admin_port}\", token: t0k3n, state_file: \"{s}\", allowed_env: [HOME], tls: {tls} }}\n",
             b = bootstrap(),
             p = topics.payment,
             r = topics.receipt,

@@ -33,6 +33,10 @@ pub struct ConfigBuilder {
     api: Option<(SocketAddr, Duration)>,
     /// `max_in_flight_records` of the `api` source.
     api_max_in_flight: Option<usize>,
+    /// More fields of the `api` source entry (`max_items_per_request`, `body_read_timeout`, ...).
+    api_options: BTreeMap<String, Value>,
+    /// `admin.allowed_env`.
+    admin_allowed_env: Option<Vec<String>>,
     /// `duplicates.window`.
     duplicates_window: Option<Duration>,
     /// `formats.canonical.unknown_fields`.
@@ -65,6 +69,8 @@ impl ConfigBuilder {
             tax_id_check_digits: None,
             api: Some((SocketAddr::from(([127, 0, 0, 1], 0)), Duration::from_secs(8))),
             api_max_in_flight: None,
+            api_options: BTreeMap::new(),
+            admin_allowed_env: None,
             duplicates_window: None,
             unknown_fields: None,
             sources: Vec::new(),
@@ -124,6 +130,18 @@ impl ConfigBuilder {
 
     pub fn api_max_in_flight_records(mut self, n: usize) -> Self {
         self.api_max_in_flight = Some(n);
+        self
+    }
+
+    /// One more field of the `api` source entry, as the config file would hold it.
+    pub fn api_option(mut self, field: &str, value: Value) -> Self {
+        self.api_options.insert(field.to_owned(), value);
+        self
+    }
+
+    /// `admin.allowed_env`: the variables an admin-submitted entry may reference.
+    pub fn admin_allowed_env(mut self, names: &[&str]) -> Self {
+        self.admin_allowed_env = Some(names.iter().map(|s| (*s).to_owned()).collect());
         self
     }
 
@@ -233,6 +251,9 @@ impl ConfigBuilder {
         if let Some(token) = &self.admin_token {
             doc["admin"]["token"] = json!(token);
         }
+        if let Some(names) = &self.admin_allowed_env {
+            doc["admin"]["allowed_env"] = json!(names);
+        }
         if let Some(n) = self.max_restarts {
             doc["supervision"]["max_restarts"] = json!(n);
         }
@@ -271,6 +292,9 @@ impl ConfigBuilder {
             let mut api = json!({ "id": "api", "type": "http", "listen": listen.to_string(), "request_timeout": duration(timeout) });
             if let Some(n) = self.api_max_in_flight {
                 api["max_in_flight_records"] = json!(n);
+            }
+            for (field, value) in &self.api_options {
+                api[field] = value.clone();
             }
             api
         })
@@ -322,6 +346,8 @@ mod tests {
             .api_max_in_flight_records(7)
             .duplicates_window(Duration::from_secs(60))
             .unknown_fields("reject")
+            .api_option("max_items_per_request", json!(9))
+            .admin_allowed_env(&["HOME"])
             .load();
         let v = serde_json::to_value(&config).unwrap();
         let at = |path: &str| v.pointer(path).unwrap_or_else(|| panic!("no {path} in {v:#}")).clone();
@@ -351,6 +377,8 @@ mod tests {
         assert_eq!(at("/sources/0/max_in_flight_records"), 7);
         assert_eq!(at("/duplicates/window"), "1m");
         assert_eq!(at("/formats/canonical/unknown_fields"), "reject");
+        assert_eq!(at("/sources/0/max_items_per_request"), 9);
+        assert_eq!(at("/admin/allowed_env"), json!(["HOME"]));
 
         let bare = ConfigBuilder::new("127.0.0.1:9", Topics::new("bare")).without_api().no_admin_token().load();
         let bare = serde_json::to_value(&bare).unwrap();

@@ -4,6 +4,7 @@
 
 mod admin;
 mod admin_api;
+mod admin_env;
 mod admin_tls;
 mod api_pix_poll;
 mod broker_down;
@@ -13,6 +14,7 @@ mod cluster;
 mod config_builder;
 mod container;
 mod contract;
+mod deadlines;
 mod dedupe_stage;
 #[cfg(feature = "delta")]
 mod delta;
@@ -28,6 +30,7 @@ mod generator;
 mod harness;
 mod http_source;
 mod kafka;
+mod limits;
 mod operable;
 mod psp_server;
 mod readme;

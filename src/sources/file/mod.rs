@@ -31,7 +31,7 @@ impl SourceKind for FileSourceConfig {
     fn id(&self) -> &str {
         &self.id
     }
-    fn problems(&self, _ctx: &CheckContext) -> Vec<(&'static str, String)> {
+    fn problems(&self, ctx: &CheckContext) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if let Err(e) = glob::Pattern::new(&self.path) {
             out.push(("path", format!("not a glob pattern: {e}")));
@@ -45,6 +45,9 @@ impl SourceKind for FileSourceConfig {
         }
         if self.max_line_bytes == 0 {
             out.push(("max_line_bytes", "expected a positive number".into()));
+        }
+        if let Some(problem) = ctx.record_size_problem(self.max_line_bytes) {
+            out.push(("max_line_bytes", problem));
         }
         out
     }

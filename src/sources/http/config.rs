@@ -48,6 +48,18 @@ pub struct HttpSourceConfig {
     /// request larger than the bound is taken when nothing else is in flight.
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight_records: usize,
+    /// Most items (events, lines, transactions) one request may carry; past it 413 before any
+    /// item is decoded or dead-lettered, so a body of many tiny items cannot multiply memory.
+    #[serde(default = "default_max_items")]
+    pub max_items_per_request: usize,
+    /// How long reading a request body may take; a body still incomplete then (slow or truncated)
+    /// is answered 408 and its connection closed. `request_timeout` applies when it is shorter.
+    #[serde(default = "default_body_read_timeout", with = "humantime_serde")]
+    pub body_read_timeout: Duration,
+    /// Most connections the listener holds open at once (idle keep-alive ones included); past it
+    /// new connections wait in the kernel's backlog until one closes. Split evenly over `workers`.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 fn default_webhook_path() -> String {
@@ -65,6 +77,23 @@ const fn default_workers() -> usize {
 }
 const fn default_max_in_flight() -> usize {
     10_000
+}
+const fn default_max_items() -> usize {
+    10_000
+}
+const fn default_body_read_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+const fn default_max_connections() -> usize {
+    256
+}
+
+impl HttpSourceConfig {
+    /// Connections per worker thread (actix counts them per worker), so that all workers together
+    /// hold at most `max_connections`.
+    pub fn connections_per_worker(&self) -> usize {
+        (self.max_connections / self.workers.max(1)).max(1)
+    }
 }
 
 /// Shared-secret HMAC-SHA256 of the raw body, sent by the caller in a header as `sha256=<hex>`

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::HandlerState;
 use super::problem::{Problem, RETRY_AFTER_UNAVAILABLE};
-use super::read::{Body, busy, read};
+use super::read::{Body, busy, read, too_many_items};
 use crate::dead_letter::DeadLetterRecord;
 use crate::kafka::Admission;
 use crate::sources::decoding::decode_body;
@@ -75,9 +75,17 @@ pub(crate) async fn post_events(
     );
     let _ = span.set_parent(extract(header("traceparent"), header("tracestate")));
     let route = req.match_pattern().unwrap_or_else(|| "/v1/events".to_owned());
+    // Every answer comes within `request_timeout`: the waits inside stop at the deadline
+    // already; this guard only answers for a wait that forgot to.
+    let timeout = state.config.request_timeout;
+    let guarded = tokio::time::timeout(timeout, handle(req, payload, state).instrument(span.clone()));
     // A bug in our own code must answer 500, not drop the connection.
-    let resp = match AssertUnwindSafe(handle(req, payload, state).instrument(span.clone())).catch_unwind().await {
-        Ok(resp) => resp,
+    let resp = match AssertUnwindSafe(guarded).catch_unwind().await {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(_elapsed)) => {
+            tracing::error!(source = %source, "No answer within the request deadline; answering 503.");
+            past_deadline()
+        }
         Err(_) => {
             tracing::error!("Panic while handling POST /v1/events.");
             let detail = "internal error; nothing was reported accepted";
@@ -140,6 +148,10 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
             return undecodable(&state, letter, deadline).await;
         }
     };
+    if inputs.len() > state.config.max_items_per_request {
+        // The envelopes whose items sit deeper than the top level are counted here.
+        return too_many_items(inputs.len(), state.config.max_items_per_request);
+    }
     let Some(_permit) = state.in_flight.try_take(inputs.len()) else { return busy(&state) };
     let report = submit(
         &state.deps,
@@ -156,6 +168,15 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Handle
     .await;
     drop(admission);
     answer(report)
+}
+
+/// 503 when the request deadline passed before the records' fate was known.
+fn past_deadline() -> HttpResponse {
+    let detail = "the request deadline passed before Kafka acknowledged the records; their fate is unknown \
+                  (they may still be written): retry the request, a retry is deduplicated by event id";
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "kafka.unacknowledged", detail)
+        .retry_after(RETRY_AFTER_UNAVAILABLE)
+        .response()
 }
 
 /// 503 at once: the cluster is known to be unreachable; every record is unavailable, nothing
@@ -188,8 +209,9 @@ async fn undecodable(state: &HandlerState, letter: DeadLetterRecord, deadline: I
                 .response()
         }
         _ => {
+            tracing::warn!(reason = code, "Kafka did not acknowledge the dead letter of an undecodable body in time.");
             let detail = "the body cannot be decoded, and Kafka did not acknowledge its dead letter in time; \
-                          nothing was written, retry later";
+                          retry later";
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "kafka.unacknowledged", detail)
                 .with("reasons", json!(reasons))
                 .with("accepted", json!(0))

@@ -1,7 +1,11 @@
-//! The bound on records in flight in one HTTP source (`max_in_flight_records`): a request whose
-//! records would take the source past it is answered 429 at once instead of queueing, so an
-//! overload shows up at the client as "slow down" while the records already taken are answered.
-//! One atomic per request; nothing here waits or locks.
+//! The bounds of one HTTP source that are not sizes: records in flight (`max_in_flight_records`:
+//! a request whose records would take the source past it is answered 429 at once instead of
+//! queueing, so an overload shows up at the client as "slow down" while the records already taken
+//! are answered; one atomic per request, nothing here waits or locks) and items per request
+//! (`max_items_per_request`, counted in one pass over the bytes before anything is decoded, so
+//! a small body of very many tiny items never becomes that many results and dead letters).
+
+use pix_domain::formats::Framing;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -63,9 +67,81 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// How many items a body holds, counted without decoding: the non-blank lines of NDJSON, the
+/// elements of a top-level JSON array (1 for any other JSON value). `None` for the envelopes
+/// whose items sit deeper (webhook, XML): those are counted once decoded.
+pub fn items_in(body: &[u8], framing: Framing) -> Option<usize> {
+    match framing {
+        Framing::Ndjson => Some(body.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count()),
+        Framing::Json => match body.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'[') => Some(array_elements(body)),
+            Some(b'{') => None,
+            _ => Some(1),
+        },
+        Framing::Xml => None,
+    }
+}
+
+/// Elements of the top-level JSON array `body` starts with (strings skipped, nesting followed).
+fn array_elements(body: &[u8]) -> usize {
+    let (mut depth, mut in_string, mut escaped, mut items, mut in_value) = (0usize, false, false, 0usize, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if b.is_ascii_whitespace() {
+            continue;
+        }
+        match b {
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    break;
+                }
+                continue;
+            }
+            b',' if depth == 1 => {
+                in_value = false;
+                continue;
+            }
+            _ => {}
+        }
+        if depth == 1 && !in_value {
+            in_value = true;
+            items += 1;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => depth += 1,
+            _ => {}
+        }
+    }
+    items
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_items_without_decoding() {
+        let json = |s: &str| items_in(s.as_bytes(), Framing::Json);
+        assert_eq!(json(r#" [{"a": [1, 2, {"b": "],"}]}, "x\"]", 3, [4, 5], {}] "#), Some(5));
+        assert_eq!((json("[]"), json("[ ]"), json("{\"pix\": []}"), json("7")), (Some(0), Some(0), None, Some(1)));
+        assert_eq!(items_in(&b"{},".repeat(3), Framing::Json), None, "an object: counted once decoded");
+        let mut many = b"[".to_vec();
+        many.extend(b"{},".repeat(300_000));
+        many.extend(b"{}]");
+        assert_eq!(items_in(&many, Framing::Json), Some(300_001));
+        assert_eq!(items_in(b"{}\n\n  \n{}\n{}", Framing::Ndjson), Some(3));
+        assert_eq!(items_in(b"<x/>", Framing::Xml), None);
+    }
 
     #[test]
     fn takes_up_to_the_bound_and_gives_back_on_drop() {

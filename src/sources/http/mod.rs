@@ -114,6 +114,7 @@ impl HttpSource {
                 .default_service(web::to(problem::not_found))
         })
         .workers(self.config.workers)
+        .max_connections(self.config.connections_per_worker())
         .disable_signals()
         .on_connect(crate::tls::record_peer)
         // Graceful stop lets in-flight requests finish within the request deadline.
@@ -168,6 +169,18 @@ impl SourceKind for HttpSourceConfig {
         out.extend(webhook::problems(self));
         if self.max_in_flight_records == 0 {
             out.push(("max_in_flight_records", "expected a positive number".into()));
+        }
+        if self.max_items_per_request == 0 {
+            out.push(("max_items_per_request", "expected a positive number".into()));
+        }
+        if self.body_read_timeout.is_zero() {
+            out.push(("body_read_timeout", "expected more than 0s".into()));
+        }
+        if self.max_connections < self.workers {
+            out.push(("max_connections", format!("expected at least `workers` ({})", self.workers)));
+        }
+        if let Some(problem) = ctx.record_size_problem(self.max_body_bytes) {
+            out.push(("max_body_bytes", problem));
         }
         out
     }

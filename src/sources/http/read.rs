@@ -1,5 +1,6 @@
 //! Everything before decoding a request: pause, the in-flight bound, the media type, the size
-//! limit, the body itself and its signature. Each refusal is a problem answer and touches nothing
+//! limit, the body itself (within `body_read_timeout`: a slow or truncated body gets 408 and its
+//! connection closed), its signature and its item count (`max_items_per_request`). Each refusal is a problem answer and touches nothing
 //! downstream (no record, no dead letter).
 
 use actix_web::http::StatusCode;
@@ -35,13 +36,16 @@ pub(super) async fn read(
     let max = state.config.max_body_bytes;
     let (framing, content_type) = media_type(req, state.config.format)?;
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
-    if declared.and_then(|v| v.parse::<usize>().ok()).is_some_and(|n| n > max) {
+    let declared = declared.and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
         return Err(Box::new(too_large(max)));
     }
-    let bytes = match read_limited(payload, max).await {
-        Ok(b) => b,
-        Err(ReadError::TooLarge) => return Err(Box::new(too_large(max))),
-        Err(ReadError::Io(e)) => {
+    let read_timeout = state.config.body_read_timeout.min(state.config.request_timeout);
+    let bytes = match tokio::time::timeout(read_timeout, read_limited(payload, max, declared.unwrap_or(0))).await {
+        Ok(Ok(b)) => b,
+        Err(_elapsed) => return Err(Box::new(read_timed_out(state, read_timeout))),
+        Ok(Err(ReadError::TooLarge)) => return Err(Box::new(too_large(max))),
+        Ok(Err(ReadError::Io(e))) => {
             let detail = format!("cannot read the body: {e}");
             return Err(Box::new(with_reason(StatusCode::BAD_REQUEST, "payload.unreadable", &detail)));
         }
@@ -58,7 +62,31 @@ pub(super) async fn read(
         let detail = "the body is empty: send one event, an array of events or NDJSON lines";
         return Err(Box::new(with_reason(StatusCode::BAD_REQUEST, "payload.empty", detail)));
     }
+    let most = state.config.max_items_per_request;
+    if let Some(n) = super::limits::items_in(&bytes, framing)
+        && n > most
+    {
+        return Err(Box::new(too_many_items(n, most)));
+    }
     Ok(Body { bytes, framing, content_type })
+}
+
+/// 413: more items than `max_items_per_request` (nothing decoded, nothing written).
+pub(super) fn too_many_items(n: usize, most: usize) -> HttpResponse {
+    let detail = format!("the body holds {n} items, over the limit of {most} per request; split it");
+    with_reason(StatusCode::PAYLOAD_TOO_LARGE, "payload.too_many_items", &detail)
+}
+
+/// 408 and the connection closed: the body did not arrive within `body_read_timeout`.
+fn read_timed_out(state: &HandlerState, timeout: std::time::Duration) -> HttpResponse {
+    tracing::warn!(source = %state.source_id, "Request body not received in time; answering 408.");
+    let detail = format!(
+        "the body did not arrive within {} (slow or truncated); nothing was written",
+        humantime::format_duration(timeout)
+    );
+    let mut resp = with_reason(StatusCode::REQUEST_TIMEOUT, "payload.timeout", &detail);
+    resp.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
+    resp
 }
 
 /// 429: the source holds `max_in_flight_records` already.
@@ -100,8 +128,10 @@ enum ReadError {
     Io(actix_web::error::PayloadError),
 }
 
-async fn read_limited(mut payload: web::Payload, max: usize) -> Result<web::Bytes, ReadError> {
-    let mut buf = web::BytesMut::new();
+/// Reads the whole body, refusing it past `max`. With a declared length the buffer is taken at
+/// that size once (pages are resident only as the bytes arrive), so it never grows by doubling.
+async fn read_limited(mut payload: web::Payload, max: usize, declared: usize) -> Result<web::Bytes, ReadError> {
+    let mut buf = web::BytesMut::with_capacity(declared.min(max));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(ReadError::Io)?;
         if buf.len() + chunk.len() > max {

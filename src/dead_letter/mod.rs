@@ -177,7 +177,7 @@ async fn publish_with_retry(
     records: Vec<crate::kafka::produce::OutRecord>,
     deadline: Instant,
 ) -> Vec<DeliveryOutcome> {
-    let mut outcomes = produce_all(&producer, breaker, records.clone(), deadline).await;
+    let mut outcomes = produce_all(&producer, breaker, &records, deadline).await;
     let mut delays = ExponentialBuilder::default()
         .with_min_delay(std::time::Duration::from_millis(50))
         .with_max_delay(std::time::Duration::from_secs(2))
@@ -202,7 +202,8 @@ async fn publish_with_retry(
         tracing::warn!(records = retry.len(), ?delay, "Retrying dead letters Kafka did not acknowledge.");
         tokio::time::sleep(delay).await;
         let again =
-            produce_all(&producer, breaker, retry.iter().map(|&i| records[i].clone()).collect(), deadline).await;
+            produce_all(&producer, breaker, &retry.iter().map(|&i| records[i].clone()).collect::<Vec<_>>(), deadline)
+                .await;
         for (i, o) in retry.into_iter().zip(again) {
             outcomes[i] = o;
         }

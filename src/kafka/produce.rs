@@ -104,7 +104,7 @@ pub const PAST_DEADLINE: &str = "Kafka did not acknowledge the record before the
 pub async fn produce_all(
     producer: &Producer,
     breaker: &super::Breaker,
-    records: Vec<OutRecord>,
+    records: &[OutRecord],
     deadline: Instant,
 ) -> Vec<DeliveryOutcome> {
     let mut pending = Vec::with_capacity(records.len());
@@ -156,7 +156,7 @@ fn timed_out(err: &KafkaError) -> bool {
 
 async fn enqueue(
     producer: &Producer,
-    rec: OutRecord,
+    rec: &OutRecord,
     deadline: Instant,
 ) -> Result<rdkafka::producer::DeliveryFuture, DeliveryError> {
     loop {

@@ -96,7 +96,7 @@ impl Handler<RouteBatch> for TopicRouter {
         Box::pin(async move {
             let topics: Vec<String> = records.iter().map(|r| r.topic.clone()).collect();
             let started = tokio::time::Instant::now();
-            let outcomes = AssertUnwindSafe(produce_all(&producer, &breaker, records, deadline))
+            let outcomes = AssertUnwindSafe(produce_all(&producer, &breaker, &records, deadline))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|_| unavailable("the router failed while producing"));

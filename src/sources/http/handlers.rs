@@ -187,7 +187,7 @@ fn unreachable(state: &HandlerState, items: Option<&[ItemInput]>) -> HttpRespons
     let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "kafka.unavailable", detail);
     if let Some(items) = items {
         let report = Report::unavailable(items, "Kafka is unreachable; not attempted");
-        p = p.with_all(serde_json::to_value(report).unwrap_or_default());
+        p = p.with_all(&report);
     }
     p.retry_after(RETRY_AFTER_UNAVAILABLE).response()
 }
@@ -229,15 +229,13 @@ fn answer(report: Report) -> HttpResponse {
         let detail = "Kafka did not acknowledge every record in time: the records marked `unavailable` were \
                       not written; retry the request (the others answer `duplicate` then)";
         return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "kafka.unacknowledged", detail)
-            .with_all(serde_json::to_value(&report).unwrap_or_default())
+            .with_all(&report)
             .retry_after(RETRY_AFTER_UNAVAILABLE)
             .response();
     }
     if report.rejected > 0 && report.accepted == 0 && report.duplicate == 0 {
         let detail = "every record was rejected; each one is in the dead-letter topic with its reasons";
-        return Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "records.rejected", detail)
-            .with_all(serde_json::to_value(&report).unwrap_or_default())
-            .response();
+        return Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "records.rejected", detail).with_all(&report).response();
     }
     let status = if report.rejected == 0 { StatusCode::OK } else { StatusCode::MULTI_STATUS };
     HttpResponse::build(status).json(report)

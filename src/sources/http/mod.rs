@@ -2,11 +2,13 @@
 //!
 //! `POST /v1/events` takes one JSON object, a JSON array, or NDJSON. It answers only once Kafka has
 //! acknowledged every accepted record and every dead letter: 200 all accepted (or `duplicate`);
-//! 207 some rejected; 422 all rejected; 400 not decodable at all, or empty; 413 over
-//! `max_body_bytes`; 415 unknown media type; 429 past `max_in_flight_records`; 503 + Retry-After
+//! 207 some rejected; 422 all rejected; 400 not decodable at all, or empty; 408 a body not
+//! received within `body_read_timeout`; 413 over `max_body_bytes` or `max_items_per_request`;
+//! 415 unknown media type; 429 past `max_in_flight_records`; 503 + Retry-After
 //! when Kafka could not take the records before the producer's delivery timeout (shorter than the
 //! request deadline, so 503 means "not acknowledged"), or at once while the cluster is known to be
-//! unreachable. Every non-2xx answer is a problem document (`problem`); the routes and their
+//! unreachable; every answer comes within `request_timeout`. The listener holds at most
+//! `max_connections`. Every non-2xx answer is a problem document (`problem`); the routes and their
 //! answers are described by `openapi.json`, served at `GET /v1/openapi.json`.
 //!
 //! With `tls:` the listener speaks HTTPS only (rustls, see [`crate::tls`]); with a client CA it

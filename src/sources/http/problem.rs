@@ -128,4 +128,16 @@ mod tests {
         assert_eq!(resp.headers().get(header::CONTENT_TYPE).unwrap(), PROBLEM_JSON);
         assert_eq!(resp.headers().get(header::RETRY_AFTER).unwrap(), "1");
     }
+
+    #[actix_rt::test]
+    async fn the_members_of_a_report_are_appended_to_the_problem() {
+        let report = json!({"accepted": 0, "results": [{"index": 0, "status": "unavailable"}]});
+        let resp =
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "kafka.unacknowledged", "later").with_all(&report).response();
+        let body = actix_web::body::to_bytes(resp.into_body()).await.unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!((v["code"].as_str(), v["status"].as_u64()), (Some("kafka.unacknowledged"), Some(503)));
+        assert_eq!(v["results"][0]["status"], "unavailable");
+        assert_eq!(v["accepted"], 0);
+    }
 }

@@ -48,7 +48,7 @@ pub struct DeadLetter {
 
 /// The size a dead letter is cut to when the broker refused it as too large even so (a topic
 /// whose `max.message.bytes` is below the producer's limit): its first bytes, the reasons, and the
-/// original's length and digest (`docs/engineering-notes.md §11`).
+/// original's length and digest (`docs/engineering-notes.md §14`).
 const REFERENCE_BYTES: usize = 16 * 1024;
 
 impl DeadLetter {

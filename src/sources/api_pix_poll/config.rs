@@ -153,7 +153,7 @@ mod tests {
             }
         );
         let s: SourceConfig = serde_saphyr::from_str(&yaml).unwrap();
-        let ctx = CheckContext { delivery_timeout: std::time::Duration::from_secs(5) };
+        let ctx = CheckContext { delivery_timeout: std::time::Duration::from_secs(5), max_record_bytes: 2 << 20 };
         s.kind().problems(&ctx).into_iter().map(|(f, m)| format!("{f}: {m}")).collect()
     }
 

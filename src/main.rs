@@ -37,8 +37,13 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Print the JSON Schema of the canonical Pix event.
-    PrintSchema,
+    /// Print a JSON Schema: the canonical Pix event (`pix-event`, the default) or the fraud report
+    /// (`fraud_report`: DICT infraction reports and MED refund requests).
+    PrintSchema {
+        /// Which schema.
+        #[arg(value_enum, default_value = "pix-event")]
+        schema: SchemaName,
+    },
     /// Send synthetic Pix events to a running pix-ingest (or write NDJSON) and report; exit 1
     /// when any request failed or any record was unavailable.
     Gen(pix_ingest::load_gen::GenArgs),
@@ -57,6 +62,17 @@ enum Command {
     },
 }
 
+/// The schemas `print-schema` knows (both version 1).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SchemaName {
+    /// `pix-event.v1.schema.json`: the records of payment, receipt and refund.
+    #[value(name = "pix-event")]
+    PixEvent,
+    /// `fraud-report.v1.schema.json`: the records of fraud_report.
+    #[value(name = "fraud_report")]
+    FraudReport,
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::CheckConfig { config } => {
@@ -72,10 +88,14 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::PrintSchema => {
+        Command::PrintSchema { schema } => {
+            let text = match schema {
+                SchemaName::PixEvent => pix_domain::PIX_EVENT_SCHEMA_V1,
+                SchemaName::FraudReport => pix_domain::FRAUD_REPORT_SCHEMA_V1,
+            };
             #[allow(clippy::print_stdout)]
             {
-                println!("{}", pix_domain::PIX_EVENT_SCHEMA_V1);
+                println!("{text}");
             }
             ExitCode::SUCCESS
         }

@@ -228,6 +228,9 @@ pub struct TopicsConfig {
     /// Refunds / devoluções, both directions.
     #[serde(default = "default_refund")]
     pub refund: TopicName,
+    /// Fraud reports: DICT infraction reports and MED refund requests (schema `fraud_report` v1).
+    #[serde(default = "default_fraud_report")]
+    pub fraud_report: TopicName,
     /// Dead letters: invalid or undeliverable records with their reason and original bytes.
     #[serde(default = "default_dead_letter")]
     pub dead_letter: TopicName,
@@ -242,6 +245,9 @@ fn default_receipt() -> TopicName {
 fn default_refund() -> TopicName {
     TopicName("pix.estornos".into())
 }
+fn default_fraud_report() -> TopicName {
+    TopicName("pix.infracoes".into())
+}
 fn default_dead_letter() -> TopicName {
     TopicName("pix.dlq".into())
 }
@@ -252,15 +258,16 @@ impl Default for TopicsConfig {
             payment: default_payment(),
             receipt: default_receipt(),
             refund: default_refund(),
+            fraud_report: default_fraud_report(),
             dead_letter: default_dead_letter(),
         }
     }
 }
 
 impl TopicsConfig {
-    /// All four topic names.
-    pub fn all(&self) -> [&TopicName; 4] {
-        [&self.payment, &self.receipt, &self.refund, &self.dead_letter]
+    /// All five topic names.
+    pub fn all(&self) -> [&TopicName; 5] {
+        [&self.payment, &self.receipt, &self.refund, &self.fraud_report, &self.dead_letter]
     }
 
     /// The topic of a category.
@@ -269,6 +276,7 @@ impl TopicsConfig {
             Category::Payment => &self.payment,
             Category::Receipt => &self.receipt,
             Category::Refund => &self.refund,
+            Category::FraudReport => &self.fraud_report,
         }
     }
 
@@ -278,6 +286,7 @@ impl TopicsConfig {
             ("payment", &self.payment),
             ("receipt", &self.receipt),
             ("refund", &self.refund),
+            ("fraud_report", &self.fraud_report),
             ("dead_letter", &self.dead_letter),
         ];
         let mut seen = std::collections::HashSet::new();

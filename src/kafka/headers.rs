@@ -17,8 +17,10 @@ pub const TRACESTATE: &str = "tracestate";
 pub const EVENT_ID: &str = "pix-event-id";
 /// The id of the source that received the record.
 pub const SOURCE: &str = "pix-source";
-/// Canonical schema version of the value.
+/// Version of the value's schema (`pix-schema`).
 pub const SCHEMA_VERSION: &str = "pix-schema-version";
+/// Which schema the value follows: `pix-event` (the canonical event) or `fraud_report`.
+pub const SCHEMA: &str = "pix-schema";
 /// Media type of the value.
 pub const CONTENT_TYPE: &str = "content-type";
 /// First reason code of a dead letter.

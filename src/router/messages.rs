@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use actix::Message;
-use pix_domain::PixEvent;
+use pix_domain::Published;
 use tokio::time::Instant;
 
 use crate::kafka::DeliveryOutcome;
@@ -26,8 +26,8 @@ pub struct RouteBatch {
 /// One validated event and its trace context.
 #[derive(Debug)]
 pub struct RoutedEvent {
-    /// The canonical event; its category picks the topic.
-    pub event: PixEvent,
+    /// The canonical event or fraud report; its category picks the topic.
+    pub event: Published,
     /// W3C `traceparent` for this event's record when no OpenTelemetry layer is installed.
     pub traceparent: String,
     /// The span this event's publish span hangs under (the HTTP request, when there is one).

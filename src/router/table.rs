@@ -1,7 +1,7 @@
 //! The routing table: category -> topic, and which field is the partition key (with the
 //! `routing:` config section that chooses it).
 
-use pix_domain::{Category, KeyField, SCHEMA_VERSION};
+use pix_domain::{Category, KeyField};
 use serde::{Deserialize, Serialize};
 
 use crate::kafka::config::TopicsConfig;
@@ -55,7 +55,7 @@ impl RoutingTable {
             .events
             .iter()
             .map(|e| {
-                let topic = self.topic(e.event.category);
+                let topic = self.topic(e.event.category());
                 let span = tracing::info_span!(
                     "kafka.publish",
                     otel.name = %format!("{topic} publish"),
@@ -67,8 +67,8 @@ impl RoutingTable {
                     messaging.destination.partition.id = tracing::field::Empty,
                     messaging.kafka.offset = tracing::field::Empty,
                     messaging.kafka.message.key = %e.event.partition_key(self.key),
-                    pix.event_id = %e.event.event_id,
-                    pix.category = e.event.category.as_str(),
+                    pix.event_id = %e.event.event_id(),
+                    pix.category = e.event.category().as_str(),
                     error.type = tracing::field::Empty,
                 );
                 let _ = span.set_parent(e.parent.clone());
@@ -86,19 +86,19 @@ impl RoutingTable {
             .map(|(e, span)| {
                 let traceparent =
                     crate::telemetry::propagation::traceparent_of(span).unwrap_or_else(|| e.traceparent.clone());
-                let event_id = e.event.event_id.to_string();
-                // serde_json cannot fail on these types (string keys, no non-finite floats).
-                let payload = serde_json::to_vec(&e.event).unwrap_or_default();
+                let event_id = e.event.event_id();
+                let payload = e.event.to_json();
                 OutRecord {
-                    topic: self.topic(e.event.category).to_owned(),
+                    topic: self.topic(e.event.category()).to_owned(),
                     key: Some(e.event.partition_key(self.key).into_bytes()),
                     payload,
                     headers: headers::build(
                         [
                             (headers::TRACEPARENT, traceparent.as_str()),
-                            (headers::EVENT_ID, event_id.as_str()),
+                            (headers::EVENT_ID, event_id),
                             (headers::SOURCE, &*batch.source_id),
-                            (headers::SCHEMA_VERSION, SCHEMA_VERSION),
+                            (headers::SCHEMA, e.event.schema()),
+                            (headers::SCHEMA_VERSION, e.event.schema_version()),
                             (headers::CONTENT_TYPE, "application/json"),
                         ]
                         .into_iter()

@@ -44,9 +44,10 @@ kind_registry! {
     }
 }
 
-/// The categories a sink reads when its entry names none: all of them.
+/// The categories a sink reads when its entry names none: every category of canonical events
+/// (`fraud_report` records follow another schema and are read only when named).
 fn default_topics() -> Vec<Category> {
-    Category::ALL.to_vec()
+    Category::TRANSACTIONS.to_vec()
 }
 
 fn default_batch() -> batch::BatchConfig {
@@ -59,7 +60,8 @@ fn default_batch() -> batch::BatchConfig {
 pub struct CommonSinkConfig {
     /// Unique id (`[a-z0-9-]`); the consumer group is `pix-ingest.<id>`.
     pub id: String,
-    /// Categories to read: `payment`, `receipt`, `refund` (default all three).
+    /// Categories to read: `payment`, `receipt`, `refund` (default all three), `fraud_report`
+    /// (only for a kind that reads fraud reports, [`SinkKind::reads_fraud_reports`]).
     pub topics: Vec<Category>,
     /// Batch thresholds.
     pub batch: batch::BatchConfig,
@@ -92,6 +94,11 @@ pub trait SinkKind {
     fn writer_in(&self, _env: &runner::SinkEnv) -> Result<Box<dyn SinkWriter>, SinkError> {
         self.writer()
     }
+    /// Whether this kind can read `fraud_report` records (schema `fraud_report`, not the canonical
+    /// event); the config refuses the category for a kind that cannot.
+    fn reads_fraud_reports(&self) -> bool {
+        false
+    }
     /// What a permanent write error does.
     fn on_permanent(&self) -> OnPermanent {
         OnPermanent::Fail
@@ -119,6 +126,12 @@ impl SinkConfig {
         let mut out = common.batch.problems();
         if common.topics.is_empty() {
             out.push(("topics", "expected at least one of payment, receipt, refund".into()));
+        }
+        if common.topics.contains(&Category::FraudReport) && !self.kind().reads_fraud_reports() {
+            out.push((
+                "topics",
+                format!("a `{}` sink cannot read fraud_report records (another schema)", self.type_name()),
+            ));
         }
         out.extend(self.kind().problems());
         out
@@ -230,7 +243,7 @@ mod tests {
         for s in &all {
             let v = serde_json::to_value(s).unwrap();
             assert_eq!(v["type"], s.type_name());
-            assert_eq!(s.common().topics, Category::ALL, "all categories by default");
+            assert_eq!(s.common().topics, Category::TRANSACTIONS, "every canonical category by default");
         }
     }
 }

@@ -233,6 +233,7 @@ impl ConfigBuilder {
                 "payment": self.topics.payment,
                 "receipt": self.topics.receipt,
                 "refund": self.topics.refund,
+                "fraud_report": self.topics.fraud_report,
                 "dead_letter": self.topics.dlq,
             },
             "pix": { "own_ispbs": self.own_ispbs },

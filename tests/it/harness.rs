@@ -47,6 +47,7 @@ pub struct Topics {
     pub payment: String,
     pub receipt: String,
     pub refund: String,
+    pub fraud_report: String,
     pub dlq: String,
 }
 
@@ -56,6 +57,7 @@ impl Topics {
             payment: format!("{prefix}.pagamentos"),
             receipt: format!("{prefix}.recebimentos"),
             refund: format!("{prefix}.estornos"),
+            fraud_report: format!("{prefix}.infracoes"),
             dlq: format!("{prefix}.dlq"),
         }
     }

@@ -26,6 +26,7 @@ mod drain_reload;
 mod file_source;
 mod fixtures;
 mod formats;
+mod fraud_reports;
 mod generator;
 mod harness;
 mod http_source;

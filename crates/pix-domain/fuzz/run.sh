@@ -7,14 +7,14 @@
 # Seeds come from ../tests/data, the crate's real public samples (copied into corpus/<target>/,
 # which is git-ignored).
 # Exits non-zero as soon as a target crashes; the reproducer is in artifacts/<target>/.
-# Env: FUZZ_TARGET_DIR (default fuzz/target), FUZZ_TARGETS (default: all four).
+# Env: FUZZ_TARGET_DIR (default fuzz/target), FUZZ_TARGETS (default: all five).
 set -euo pipefail
 
 seconds="${1:-30}"
 here="$(cd "$(dirname "$0")" && pwd)"
 data="$here/../tests/data"
 target_dir="${FUZZ_TARGET_DIR:-$here/target}"
-targets="${FUZZ_TARGETS:-fuzz_canonical fuzz_bcb_webhook fuzz_spi_xml fuzz_log_line}"
+targets="${FUZZ_TARGETS:-fuzz_canonical fuzz_bcb_webhook fuzz_spi_xml fuzz_log_line fuzz_dict_xml}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "installing cargo-fuzz" >&2
@@ -33,8 +33,9 @@ seed fuzz_bcb_webhook "$data"/bcb-api-pix/derived/*.json "$data"/bcb-api-pix/exa
 seed fuzz_spi_xml "$data"/bcb-spi-catalog-5.13.1/*.xml "$data"/pix-spi-scenarios/*pacs.00[48]*.xml \
   "$data"/pix-spi-scenarios/fluxo-sucesso--devolucao--2-pacs.002.spi.1.8.xml
 seed fuzz_log_line "$here"/seeds/*.log
+seed fuzz_dict_xml "$data"/bcb-dict-api/*/*.xml
 # One-line log seeds from the XML samples, with a timestamp prefix.
-for f in "$data"/bcb-spi-catalog-5.13.1/*.xml; do
+for f in "$data"/bcb-spi-catalog-5.13.1/*.xml "$data"/bcb-dict-api/refunds/*.xml; do
   printf '2026-11-25T14:30:05Z INFO spi: %s\n' "$(tr -d '\r\n' < "$f")" > "$here/corpus/fuzz_log_line/$(basename "$f").log"
 done
 

@@ -29,8 +29,9 @@ pub mod reason;
 pub mod validate;
 
 pub use event::{
-    Amount, Category, Cnpj, Cpf, Direction, EndToEndId, EventId, EventType, Flag, Ispb, KeyField, MessageId,
-    PIX_EVENT_SCHEMA_V1, PixEvent, PixKey, ReturnId, SCHEMA_VERSION, Status, TaxId, TxId,
+    Amount, Category, Cnpj, Cpf, Direction, EndToEndId, EventId, EventType, FRAUD_REPORT_SCHEMA_V1, Flag, FraudReport,
+    Ispb, KeyField, MessageId, PIX_EVENT_SCHEMA_V1, PixEvent, PixKey, Published, ReturnId, SCHEMA_VERSION, Status,
+    TaxId, TxId,
 };
 pub use reason::{EnumField, Field, Reason, ReasonCode, Stage};
 

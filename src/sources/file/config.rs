@@ -15,9 +15,9 @@ pub struct FileSourceConfig {
     /// Glob of the files to follow, e.g. `/var/log/spi/*.log`. Rotated files that still match are
     /// followed to their end; a renamed file that no longer matches is read to its end too.
     pub path: String,
-    /// Line format: `canonical` (one canonical JSON event per line) or `log_line` (canonical JSON or
-    /// an SPI XML message after an optional prefix such as a timestamp and level); any line-oriented
-    /// format of `pix_domain::formats`.
+    /// Line format: `canonical` (one canonical JSON event per line), `log_line` (canonical JSON, an
+    /// SPI XML message or a DICT document after an optional prefix such as a timestamp and level)
+    /// or `dict_xml` (one DICT document per line); any line-oriented format of `pix_domain::formats`.
     #[serde(default = "crate::sources::default_format")]
     pub format: Format,
     /// Directory of the durable checkpoint (`<id>.checkpoint.json`): the position of each file,

@@ -17,7 +17,8 @@ pub struct HttpSourceConfig {
     /// Wire format: `canonical` (JSON object, array or NDJSON on `POST /v1/events`),
     /// `bcb_webhook` (the BCB API Pix webhook body `{"pix": [...]}`; the PSP appends `/pix` to the
     /// registered URL, so `POST {path}/pix`; `POST {path}` is the activation check) or `spi_xml` (ISO 20022 pacs.008 / pacs.004 /
-    /// pacs.002 on `POST /v1/spi`); every route takes the source's one format. Any format with
+    /// pacs.002 on `POST /v1/spi`) or `dict_xml` (DICT infraction reports and MED refunds, category
+    /// `fraud_report`); every route takes the source's one format. Any format with
     /// media types (`pix_domain::formats::WireFormat`) can be served.
     #[serde(default = "crate::sources::default_format")]
     pub format: Format,

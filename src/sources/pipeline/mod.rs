@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use pix_domain::{Category, PixEvent};
+use pix_domain::{Category, Published};
 use tokio::time::Instant;
 
 pub use acked::{AckIndex, DuplicatesConfig};
@@ -31,8 +31,9 @@ pub struct ItemInput {
     pub index: usize,
     /// Its original bytes (what a dead letter carries).
     pub bytes: Vec<u8>,
-    /// The events it yields (two for an intra-PSP transfer), or why it was refused.
-    pub verdict: Result<Vec<PixEvent>, (Stage, Vec<DlqReason>)>,
+    /// The records it yields (two events for an intra-PSP transfer, one fraud report per DICT
+    /// report), or why it was refused.
+    pub verdict: Result<Vec<Published>, (Stage, Vec<DlqReason>)>,
     /// The endToEndId, when one could be read (for the report only).
     pub end_to_end_id: Option<String>,
 }
@@ -99,13 +100,13 @@ impl Split {
             match item.verdict {
                 Ok(evs) => {
                     for event in evs {
-                        let event_id = event.event_id.to_string();
+                        let event_id = event.event_id().to_owned();
                         out.routed.push(Routed {
                             index: item.index,
                             end_to_end_id: item.end_to_end_id.clone(),
-                            key: acked.key(event.category.as_str(), &event_id),
+                            key: acked.key(event.category().as_str(), &event_id),
                             event_id,
-                            category: event.category,
+                            category: event.category(),
                             original: item.bytes.clone(),
                         });
                         out.events.push(RoutedEvent {

@@ -133,8 +133,8 @@ impl Report {
             match &item.verdict {
                 Ok(events) => results.extend(events.iter().map(|e| {
                     let mut l = line();
-                    l.event_id = Some(e.event_id.to_string());
-                    l.category = Some(e.category.as_str());
+                    l.event_id = Some(e.event_id().to_owned());
+                    l.category = Some(e.category().as_str());
                     l
                 })),
                 Err(_) => results.push(line()),

@@ -31,7 +31,7 @@ impl Handler<RouteBatch> for StubRouter {
             *seen += 1;
             let scripted = if self.script.is_empty() { None } else { Some(self.script.remove(0)) };
             out.push(scripted.unwrap_or_else(|| {
-                Ok(Produced { topic: e.event.category.as_str().into(), partition: 0, offset: i as i64 })
+                Ok(Produced { topic: e.event.category().as_str().into(), partition: 0, offset: i as i64 })
             }));
         }
         MessageResult(out)

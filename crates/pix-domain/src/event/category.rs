@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Payment (we pay), receipt (we receive), refund (devolução in either direction).
+/// Payment (we pay), receipt (we receive), refund (devolução in either direction), and the fraud
+/// reports that label them (DICT infraction reports and MED refund requests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Category {
     /// We are the payer's PSP: `pix.pagamentos`.
     Payment,
@@ -12,18 +13,27 @@ pub enum Category {
     Receipt,
     /// A devolução or MED reimbursement: `pix.estornos`.
     Refund,
+    /// A DICT infraction report or MED refund request (schema `fraud_report` v1, not the canonical
+    /// event): `pix.infracoes`, keyed by the reported transaction's endToEndId.
+    FraudReport,
 }
 
 impl Category {
     /// Every category.
-    pub const ALL: &'static [Category] = &[Category::Payment, Category::Receipt, Category::Refund];
+    pub const ALL: &'static [Category] =
+        &[Category::Payment, Category::Receipt, Category::Refund, Category::FraudReport];
 
-    /// `payment` / `receipt` / `refund`.
+    /// The categories whose records are canonical events (schema `pix-event` v1): what a sink
+    /// reads when its entry names no topics.
+    pub const TRANSACTIONS: &'static [Category] = &[Category::Payment, Category::Receipt, Category::Refund];
+
+    /// `payment` / `receipt` / `refund` / `fraud_report`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Category::Payment => "payment",
             Category::Receipt => "receipt",
             Category::Refund => "refund",
+            Category::FraudReport => "fraud_report",
         }
     }
 
@@ -50,5 +60,7 @@ mod tests {
             assert_eq!(Category::parse(c.as_str()), Some(*c));
         }
         assert_eq!(Category::parse("Payment"), None);
+        assert_eq!(Category::parse("fraud_report"), Some(Category::FraudReport));
+        assert!(!Category::TRANSACTIONS.contains(&Category::FraudReport));
     }
 }

@@ -8,6 +8,7 @@
 pub mod breakdown;
 pub mod category;
 pub mod enums;
+pub mod fraud;
 pub mod ids;
 pub mod money;
 pub mod party;
@@ -15,8 +16,9 @@ pub(crate) mod pattern;
 #[cfg(test)]
 mod schema_check;
 #[cfg(test)]
-pub(crate) use schema_check::assert_valid;
+pub(crate) use schema_check::{assert_valid, assert_valid_report};
 pub mod pixkey;
+pub mod published;
 pub mod taxid;
 pub mod time;
 
@@ -28,10 +30,12 @@ pub use enums::{
     AccountType, AgentModality, Currency, Direction, EventType, Flag, InitiationType, Priority, Purpose, RefundNature,
     ReturnReasonCode, ServiceLevel, Status, TaxIdType,
 };
+pub use fraud::{FRAUD_REPORT_SCHEMA, FRAUD_REPORT_SCHEMA_V1, FraudReport, ReportKind, ReportStatus, ReportedBy};
 pub use ids::{EndToEndId, EventId, IdError, Ispb, MessageId, RefundRequestId, ReturnId, TxId};
 pub use money::{Amount, AmountError};
 pub use party::{Account, AccountNumber, Branch, Party, PersonalText};
 pub use pixkey::{PixKey, PixKeyError, PixKeyType};
+pub use published::{PIX_EVENT_SCHEMA, Published};
 pub use taxid::{Cnpj, Cpf, TaxId, TaxIdError};
 pub use time::{TimeError, Timestamp};
 

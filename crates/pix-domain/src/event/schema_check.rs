@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use regex::Regex;
 use serde_json::{Value, json};
 
-use super::{PIX_EVENT_SCHEMA_V1, PixEvent};
+use super::{FRAUD_REPORT_SCHEMA_V1, FraudReport, PIX_EVENT_SCHEMA_V1, PixEvent};
 
 const KEYWORDS: &[&str] = &[
     "$schema",
@@ -139,6 +139,15 @@ pub(crate) fn assert_valid(event: &PixEvent) {
     assert!(errors.is_empty(), "event does not match pix-event.v1.schema.json: {errors:#?}");
 }
 
+/// Panics unless `report` serializes to a document valid against `fraud-report.v1.schema.json`.
+pub(crate) fn assert_valid_report(report: &FraudReport) {
+    let root: Value = serde_json::from_str(FRAUD_REPORT_SCHEMA_V1).unwrap();
+    let v = serde_json::to_value(report).unwrap();
+    let mut errors = Vec::new();
+    check(&root, &root, &v, "$", &mut errors);
+    assert!(errors.is_empty(), "report does not match fraud-report.v1.schema.json: {errors:#?}");
+}
+
 /// Every member name the schema allows at `pointer` (an object schema node, `$ref` resolved).
 fn schema_members(root: &Value, node: &Value) -> BTreeSet<String> {
     let node = resolve(root, node);
@@ -169,9 +178,10 @@ fn schema_uses_only_supported_keywords() {
             arr.iter().for_each(|x| walk(x, false));
         }
     }
-    let s = schema();
-    walk(&s, false);
-    assert_eq!(s["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    for s in [schema(), serde_json::from_str(FRAUD_REPORT_SCHEMA_V1).unwrap()] {
+        walk(&s, false);
+        assert_eq!(s["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    }
 }
 
 #[test]

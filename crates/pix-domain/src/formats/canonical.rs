@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::{DecodeContext, DecodedItem, Framing, ItemBytes, MediaType, WireFormat, readable_id};
 use crate::decode::{BodyFormat, split_body};
+use crate::event::Published;
 use crate::reason::Reason;
 use crate::validate::{ValidationContext, validate_canonical};
 
@@ -59,7 +60,7 @@ pub fn decode_canonical(
                 index: item.index,
                 raw: ItemBytes::Slice(offset_in(body, item.bytes)),
                 verdict: validate_canonical(item.bytes, &vctx)
-                    .map(|events| events.into_iter().map(|a| a.event).collect())
+                    .map(|events| events.into_iter().map(|a| Published::Pix(a.event)).collect())
                     .map_err(|r| r.reasons),
                 end_to_end_id: e2e_of(item.bytes),
             }

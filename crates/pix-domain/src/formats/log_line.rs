@@ -7,8 +7,10 @@
 //!    canonical JSON event judged by [`validate_canonical`] (item 0, `source.kind = "log_line"`,
 //!    dead letter = exactly that slice). Category comes from the event's own payer/payee as for
 //!    any canonical item: a log adapter states direction through the event, never by guessing.
-//! 3. Else if `x` exists: the payload is `line[x..]`, decoded as SPI XML ([`super::spi`]); the
-//!    item indexes are the SPI transaction indexes and each dead letter is the whole line.
+//! 3. Else if `x` exists: the payload is `line[x..]`, decoded as SPI XML ([`super::spi`]), or as a
+//!    DICT document ([`super::dict`]) when its first element is one of the DICT roots (then `x`
+//!    may also be that element's `<`); the item indexes are the transaction (report) indexes and
+//!    each dead letter is the whole line.
 //! 4. Else: `payload.unparseable` (whole line).
 //!
 //! So a prefix must not itself contain `{`, `<?xml` or `<Envelope`; anything after the payload
@@ -16,6 +18,7 @@
 
 use super::canonical::offset_in;
 use super::{DecodeContext, DecodedItem, Framing, ItemBytes, MediaType, WireFormat, readable_id};
+use crate::event::Published;
 use crate::reason::Reason;
 use crate::validate::{ValidationContext, validate_canonical};
 
@@ -42,12 +45,27 @@ pub fn decode(line: &[u8], ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<
     let end = line.iter().rposition(|b| !matches!(b, b'\r' | b'\n' | b' ' | b'\t')).map_or(0, |p| p + 1);
     let line = line.get(..end).unwrap_or_default();
     let json = find(line, b"{");
-    let xml = [find(line, b"<?xml"), find(line, b"<Envelope")].into_iter().flatten().min();
+    let dict_root =
+        super::dict::ROOTS.iter().filter_map(|(name, _, _)| find(line, format!("<{name}").as_bytes())).min();
+    let xml = [find(line, b"<?xml"), find(line, b"<Envelope"), dict_root].into_iter().flatten().min();
     match (json, xml) {
         (Some(j), x) if x.is_none_or(|x| j < x) => Ok(vec![json_event(line, j, ctx)]),
-        (_, Some(x)) => super::spi::decode(line.get(x..).unwrap_or_default(), ctx),
+        (_, Some(x)) => {
+            let payload = line.get(x..).unwrap_or_default();
+            if dict_root.is_some_and(|d| first_element(line, x) == Some(d)) {
+                super::dict::decode(payload, ctx)
+            } else {
+                super::spi::decode(payload, ctx)
+            }
+        }
         _ => Err(vec![Reason::unparseable("log line holds neither a JSON object nor an SPI XML message")]),
     }
+}
+
+/// Position of the first element's `<` at or after `from` (skipping `<?…` and `<!…`).
+fn first_element(line: &[u8], from: usize) -> Option<usize> {
+    let rest = line.get(from..)?;
+    rest.windows(2).position(|w| w[0] == b'<' && w[1] != b'?' && w[1] != b'!').map(|p| p + from)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -66,7 +84,7 @@ fn json_event(line: &[u8], start: usize, ctx: &DecodeContext) -> DecodedItem {
         index: 0,
         raw: ItemBytes::Slice(offset_in(line, payload)),
         verdict: validate_canonical(payload, &vctx)
-            .map(|a| a.into_iter().map(|a| a.event).collect())
+            .map(|a| a.into_iter().map(|a| Published::Pix(a.event)).collect())
             .map_err(|r| r.reasons),
         end_to_end_id: e2e,
     }

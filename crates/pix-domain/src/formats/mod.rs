@@ -12,6 +12,8 @@
 //! - [`bcb_webhook`]: BCB API Pix webhook `{"pix": [...]}` and the GET /pix response.
 //! - [`spi`]: ISO 20022 SPI XML (pacs.008 / pacs.004 / pacs.002 in the BCB `Envelope`).
 //! - [`log_line`]: one log line carrying either a canonical JSON event or an SPI XML message.
+//! - [`dict`]: DICT API XML infraction reports and MED refund requests (fraud reports, not
+//!   canonical events: judged by [`crate::validate::fraud`], published as [`Published::FraudReport`]).
 //!
 //! Every decoder is total: any byte string yields `Ok` or `Err`, never a panic (fuzzed by
 //! `crates/pix-domain/fuzz`). Reason details never quote payload values.
@@ -48,6 +50,7 @@
 
 pub mod bcb_webhook;
 pub mod canonical;
+pub mod dict;
 pub mod log_line;
 pub mod spi;
 
@@ -63,7 +66,7 @@ use sha2::{Digest, Sha256};
 
 pub use canonical::decode_canonical;
 
-use crate::event::{Category, Direction, Flag, Ispb, PixEvent};
+use crate::event::{Category, Direction, Flag, Ispb, Published};
 use crate::reason::Reason;
 use crate::validate::{Authority, CheckDigitPolicy, UnknownFields, ValidationContext, validate_with};
 
@@ -145,6 +148,8 @@ wire_formats! {
     SpiXml = "spi_xml" => spi::SpiXml,
     /// One line of a system log: canonical JSON or SPI XML after an optional prefix.
     LogLine = "log_line" => log_line::LogLine,
+    /// DICT API XML: infraction reports and MED refund requests (category `fraud_report`).
+    DictXml = "dict_xml" => dict::DictXml,
 }
 
 impl Format {
@@ -208,8 +213,9 @@ pub struct DecodedItem {
     pub index: usize,
     /// What the dead letter carries.
     pub raw: ItemBytes,
-    /// Events to publish (two for an intra-PSP transfer) or the hard reasons (never empty).
-    pub verdict: Result<Vec<PixEvent>, Vec<Reason>>,
+    /// Records to publish (two events for an intra-PSP transfer; one fraud report per DICT
+    /// report) or the hard reasons (never empty).
+    pub verdict: Result<Vec<Published>, Vec<Reason>>,
     /// The item's endToEndId when readable (ASCII alphanumeric, ≤ 35 chars: an id, never PII).
     pub end_to_end_id: Option<String>,
 }
@@ -251,7 +257,7 @@ impl<'a> Envelope<'a> {
 
     /// Runs the shared validator on a mapped item, placed where the adapter says, and stamps the
     /// format's provenance and flags.
-    pub(crate) fn validate(&self, index: usize, mut mapped: Mapped) -> Result<Vec<PixEvent>, Vec<Reason>> {
+    pub(crate) fn validate(&self, index: usize, mut mapped: Mapped) -> Result<Vec<Published>, Vec<Reason>> {
         let placements = std::mem::take(&mut mapped.placements);
         let authority = Authority::Declared { placements, intra_psp: mapped.intra_psp };
         self.judge(index, mapped, &authority)
@@ -265,7 +271,7 @@ impl<'a> Envelope<'a> {
         index: usize,
         mapped: Mapped,
         authority: &Authority,
-    ) -> Result<Vec<PixEvent>, Vec<Reason>> {
+    ) -> Result<Vec<Published>, Vec<Reason>> {
         let vctx = ValidationContext {
             own_ispbs: self.ctx.own_ispbs.clone(),
             tax_id_check_digits: self.ctx.tax_id_check_digits,
@@ -291,7 +297,7 @@ impl<'a> Envelope<'a> {
                     }
                 }
                 e.flags.sort();
-                e
+                Published::Pix(e)
             })
             .collect())
     }

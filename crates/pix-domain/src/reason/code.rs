@@ -68,6 +68,8 @@ simple_codes! {
     XmlStructure = "xml.structure" @ Decode,
     /// `NbOfTxs` differs from the number of transactions (SPI adapters).
     BatchCountMismatch = "batch.count_mismatch" @ Decode,
+    /// The XML root element is not on the format's allow-list (DICT adapter).
+    XmlRootUnknown = "xml.root_unknown" @ Decode,
     /// A member our schema does not define (name in `path`).
     FieldUnknown = "field.unknown" @ Validate,
     /// endToEndId format.
@@ -80,6 +82,10 @@ simple_codes! {
     RefundRequestIdFormat = "refund_request_id.format" @ Validate,
     /// Message id format.
     MessageIdFormat = "message_id.format" @ Validate,
+    /// DICT report id format (a UUID).
+    ReportIdFormat = "report_id.format" @ Validate,
+    /// DICT `TransactionId` format (an endToEndId for an SPI transaction, else 1 to 35 alphanumerics).
+    TransactionIdFormat = "transaction_id.format" @ Validate,
     /// Amount string shape.
     AmountFormat = "amount.format" @ Validate,
     /// Amount zero (a negative amount is `amount.format`: the pattern has no sign).

@@ -196,6 +196,20 @@ field_enum! {
         ModalidadeAgente = "modalidade_agente",
         /// `status_reason_code` (4 upper-case alphanumerics).
         StatusReasonCode = "status_reason_code",
+        /// DICT `Status` of a fraud report.
+        ReportStatus = "report_status",
+        /// DICT `ReportedBy`.
+        ReportedBy = "reported_by",
+        /// DICT `InfractionType` (shape only: an unknown value is flagged, not refused).
+        InfractionType = "infraction_type",
+        /// DICT `RefundReason` (shape only).
+        RefundReason = "refund_reason",
+        /// DICT `AnalysisResult` / `RefundAnalysisResult` (shape only).
+        AnalysisResult = "analysis_result",
+        /// DICT `TransactionType` (shape only).
+        TransactionType = "transaction_type",
+        /// DICT `TransactionResult` (shape only).
+        TransactionResult = "transaction_result",
     }
     enum_ => "enum.";
 }

@@ -42,6 +42,7 @@ const DECODE: &[&str] = &[
     "xml.msgdef_mismatch",
     "xml.structure",
     "batch.count_mismatch",
+    "xml.root_unknown",
     "field.missing.pix",
     "field.type.pix",
     "field.missing.devolucoes",

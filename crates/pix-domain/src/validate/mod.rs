@@ -18,6 +18,7 @@
 
 mod category;
 mod cross;
+pub(crate) mod fraud;
 mod input;
 mod rules;
 

@@ -15,8 +15,6 @@ mod pacs004;
 mod pacs008;
 pub(crate) mod xml;
 
-use roxmltree::{Document, ParsingOptions};
-
 use super::{DecodeContext, DecodedItem, Envelope, Framing, ItemBytes, Mapped, MediaType, WireFormat, readable_id};
 use crate::event::{Flag, Ispb};
 use crate::reason::{Reason, ReasonCode};
@@ -28,10 +26,7 @@ pub struct SpiXml;
 
 impl WireFormat for SpiXml {
     fn media_types(&self) -> &'static [MediaType] {
-        &[
-            MediaType { essence: "application/xml", canonical: "application/xml", framing: Framing::Xml },
-            MediaType { essence: "text/xml", canonical: "application/xml", framing: Framing::Xml },
-        ]
+        XML_MEDIA_TYPES
     }
 
     fn line_oriented(&self) -> bool {
@@ -43,6 +38,12 @@ impl WireFormat for SpiXml {
         decode(body, ctx)
     }
 }
+
+/// The media types of an XML document (SPI messages, DICT documents).
+pub(crate) const XML_MEDIA_TYPES: &[MediaType] = &[
+    MediaType { essence: "application/xml", canonical: "application/xml", framing: Framing::Xml },
+    MediaType { essence: "text/xml", canonical: "application/xml", framing: Framing::Xml },
+];
 
 /// The SPI's own ISPB: one side of every SPI message.
 pub const SPI_ISPB: &str = "00038166";
@@ -102,15 +103,8 @@ pub(crate) struct TxOutcome {
 
 /// Decodes one SPI XML message.
 pub fn decode(body: &[u8], ctx: &DecodeContext) -> Result<Vec<DecodedItem>, Vec<Reason>> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| vec![Reason::unparseable(format!("XML is not UTF-8 (byte {})", e.valid_up_to()))])?;
-    // Refuse a DTD before parsing, with our own code, whatever the parser would say.
-    if text.contains("<!DOCTYPE") || text.contains("<!ENTITY") {
-        return Err(vec![dtd()]);
-    }
-    let options = ParsingOptions { allow_dtd: false, nodes_limit: NODES_LIMIT };
-    let doc = Document::parse_with_options(text, options).map_err(|e| vec![parse_error(&e)])?;
-    declared_encoding_is_utf8(text)?;
+    let text = xml::utf8(body)?;
+    let doc = xml::parse(text, NODES_LIMIT)?;
     let root = doc.root_element();
     let (msg, version, ns) = namespace(root)?;
     let env_el = El { node: root, ns, path: "Envelope".into() };
@@ -149,39 +143,6 @@ fn undeterminable() -> Authority {
         "Envelope/AppHdr",
         "neither AppHdr Fr nor To is one of our ISPBs",
     ))
-}
-
-fn dtd() -> Reason {
-    Reason::new(ReasonCode::PayloadDtdForbidden, "", "DOCTYPE and entity declarations are not accepted")
-}
-
-/// A parser error by kind and position only (some messages quote names from the input).
-fn parse_error(e: &roxmltree::Error) -> Reason {
-    match e {
-        roxmltree::Error::DtdDetected | roxmltree::Error::EntityReferenceLoop(_) => dtd(),
-        _ => {
-            let pos = e.pos();
-            Reason::unparseable(format!("invalid XML at line {} column {}", pos.row, pos.col))
-        }
-    }
-}
-
-/// An `<?xml … encoding="…"?>` other than UTF-8 is refused: the bytes were read as UTF-8.
-fn declared_encoding_is_utf8(text: &str) -> Result<(), Vec<Reason>> {
-    let decl = text.trim_start_matches('\u{feff}');
-    let Some(rest) = decl.strip_prefix("<?xml") else { return Ok(()) };
-    let head = rest.split("?>").next().unwrap_or_default();
-    let Some(after) = head.split("encoding").nth(1) else { return Ok(()) };
-    let value: String = after
-        .trim_start_matches([' ', '=', '"', '\''])
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
-    if value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8") {
-        Ok(())
-    } else {
-        Err(vec![Reason::unparseable("XML declares an encoding other than UTF-8")])
-    }
 }
 
 /// `Envelope` in `https://www.bcb.gov.br/pi/{msg}/{ver}` with `{msg}` and `{ver}` allowed.

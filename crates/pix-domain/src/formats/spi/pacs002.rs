@@ -92,7 +92,10 @@ fn map(message: &Message<'_>, tx: &El<'_, '_>) -> Result<Mapped, Reason> {
         Category::Payment => (Direction::Outbound, Some(SPI_ISPB.to_owned())),
         // Neither AppHdr side ours: the item is refused as undeterminable, and "us" is unknown. The
         // placeholder keeps a member the message never carries from being reported as missing.
-        Category::Receipt => (Direction::Inbound, message.our_ispb.clone().or_else(|| Some(SPI_ISPB.to_owned()))),
+        // (A status report is never a fraud report; the arm only completes the match.)
+        Category::Receipt | Category::FraudReport => {
+            (Direction::Inbound, message.our_ispb.clone().or_else(|| Some(SPI_ISPB.to_owned())))
+        }
     };
     put(&mut v, "payer", e2e_ispb.as_deref().map(party_ispb));
     v.insert("payee".into(), payee.as_deref().map_or_else(|| serde_json::json!({}), party_ispb));

@@ -4,11 +4,12 @@
 //!
 //! Reason paths are element paths (`CdtTrfTxInf[2]/PmtId/EndToEndId`); details never quote text.
 
-use roxmltree::Node;
+use roxmltree::{Document, Node, ParsingOptions};
 
 use crate::reason::{Field, Reason, ReasonCode};
 
-/// An element of the SPI namespace, with its path for reasons.
+/// An element of the SPI namespace (or of no namespace, `ns` empty: the DICT's documents), with its
+/// path for reasons.
 #[derive(Clone)]
 pub(crate) struct El<'a, 'i> {
     pub node: Node<'a, 'i>,
@@ -19,10 +20,9 @@ pub(crate) struct El<'a, 'i> {
 impl<'a, 'i> El<'a, 'i> {
     /// Every child element `name` in our namespace.
     pub(crate) fn all(&self, name: &str) -> Vec<El<'a, 'i>> {
-        let matching = self
-            .node
-            .children()
-            .filter(|c| c.is_element() && c.tag_name().name() == name && c.tag_name().namespace() == Some(self.ns));
+        let matching = self.node.children().filter(|c| {
+            c.is_element() && c.tag_name().name() == name && c.tag_name().namespace().unwrap_or("") == self.ns
+        });
         let nodes: Vec<Node<'a, 'i>> = matching.collect();
         let many = nodes.len() > 1;
         nodes
@@ -85,6 +85,59 @@ impl<'a, 'i> El<'a, 'i> {
     /// Text at a required path.
     pub(crate) fn req_text(&self, names: &[&str]) -> Result<String, Reason> {
         Ok(self.req_path(names)?.text())
+    }
+}
+
+/// The body as UTF-8 text (`payload.unparseable` with the byte offset otherwise).
+pub(crate) fn utf8(body: &[u8]) -> Result<&str, Vec<Reason>> {
+    std::str::from_utf8(body)
+        .map_err(|e| vec![Reason::unparseable(format!("XML is not UTF-8 (byte {})", e.valid_up_to()))])
+}
+
+/// Parses one XML document with DTDs refused and at most `nodes_limit` nodes
+/// (`docs/engineering-notes.md §6`): a DOCTYPE or entity declaration is `payload.dtd_forbidden`
+/// before the parser sees it, and a declared encoding other than UTF-8 is refused.
+pub(crate) fn parse(text: &str, nodes_limit: u32) -> Result<Document<'_>, Vec<Reason>> {
+    // Refuse a DTD before parsing, with our own code, whatever the parser would say.
+    if text.contains("<!DOCTYPE") || text.contains("<!ENTITY") {
+        return Err(vec![dtd()]);
+    }
+    let options = ParsingOptions { allow_dtd: false, nodes_limit };
+    let doc = Document::parse_with_options(text, options).map_err(|e| vec![parse_error(&e)])?;
+    declared_encoding_is_utf8(text)?;
+    Ok(doc)
+}
+
+pub(crate) fn dtd() -> Reason {
+    Reason::new(ReasonCode::PayloadDtdForbidden, "", "DOCTYPE and entity declarations are not accepted")
+}
+
+/// A parser error by kind and position only (some messages quote names from the input).
+fn parse_error(e: &roxmltree::Error) -> Reason {
+    match e {
+        roxmltree::Error::DtdDetected | roxmltree::Error::EntityReferenceLoop(_) => dtd(),
+        _ => {
+            let pos = e.pos();
+            Reason::unparseable(format!("invalid XML at line {} column {}", pos.row, pos.col))
+        }
+    }
+}
+
+/// An `<?xml … encoding="…"?>` other than UTF-8 is refused: the bytes were read as UTF-8.
+fn declared_encoding_is_utf8(text: &str) -> Result<(), Vec<Reason>> {
+    let decl = text.trim_start_matches('\u{feff}');
+    let Some(rest) = decl.strip_prefix("<?xml") else { return Ok(()) };
+    let head = rest.split("?>").next().unwrap_or_default();
+    let Some(after) = head.split("encoding").nth(1) else { return Ok(()) };
+    let value: String = after
+        .trim_start_matches([' ', '=', '"', '\''])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    if value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8") {
+        Ok(())
+    } else {
+        Err(vec![Reason::unparseable("XML declares an encoding other than UTF-8")])
     }
 }
 

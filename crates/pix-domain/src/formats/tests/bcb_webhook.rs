@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{View, codes, ctx, err, ok, run, sample, view};
+use super::{View, codes, ctx, err, ok, pix, run, sample, view};
 use crate::formats::{Format, ItemBytes};
 
 fn items(body: &[u8]) -> Vec<View> {
@@ -36,12 +36,12 @@ fn webhook_body_sample() {
     );
     assert!(got.iter().all(|i| i.raw == ItemBytes::Whole));
     assert_eq!(got.iter().map(|i| i.index).collect::<Vec<_>>(), [0, 1, 2]);
-    let receipt = &got[0].verdict.as_ref().unwrap()[0];
+    let receipt = &pix(&got[0], 0);
     assert_eq!(receipt.payee.ispb.as_ref().unwrap().as_str(), "99999010"); // our first own ISPB
     assert_eq!(receipt.payer.as_ref().unwrap().ispb.as_ref().unwrap().as_str(), "12345678");
     assert_eq!((receipt.source.kind.as_str(), receipt.source.item_index), ("bcb_webhook", 0));
     assert_eq!(receipt.status.as_str(), "SETTLED");
-    let refund = &got[1].verdict.as_ref().unwrap()[0];
+    let refund = &pix(&got[1], 0);
     assert_eq!(refund.status.as_str(), "IN_PROCESS");
     assert_eq!(refund.return_reason_code.map(|c| c.as_str()), Some("MD06"));
     assert_eq!(refund.refund_nature.map(|c| c.as_str()), Some("ORIGINAL"));
@@ -56,7 +56,7 @@ fn get_pix_sample() {
     // official examples); pixResponse3 also uses the legacy `prestadorDeServicoDeSaque`.
     let body = sample("bcb-api-pix/derived/getPix1.resolved.json");
     let got = run(Format::BcbWebhook, &body).unwrap();
-    assert_eq!(got[0].verdict.as_ref().unwrap()[0].source.kind, "bcb_get_pix");
+    assert_eq!(pix(&got[0], 0).source.kind, "bcb_get_pix");
     let skew = &["E2E_TIMESTAMP_SKEW"];
     assert_eq!(
         got.iter().map(view).collect::<Vec<_>>(),
@@ -181,7 +181,7 @@ fn deviations_and_type_errors() {
             &["UNKNOWN_ENUM_VALUE", "REFUND_EXCEEDS_ORIGINAL"]
         )
     );
-    let med = &got[2].verdict.as_ref().unwrap()[0];
+    let med = &pix(&got[2], 0);
     assert_eq!((med.status.as_str(), med.is_med), ("UNKNOWN", true));
     assert_eq!(med.return_reason_code.map(|c| c.as_str()), Some("FR01"));
     assert_eq!(med.settled_at.map(|t| t.to_string()).as_deref(), Some("2020-09-09T20:16:00.000Z"));

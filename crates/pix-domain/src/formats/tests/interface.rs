@@ -11,10 +11,11 @@ fn position(f: Format) -> usize {
         Format::BcbWebhook => 1,
         Format::SpiXml => 2,
         Format::LogLine => 3,
+        Format::DictXml => 4,
     }
 }
 
-const EVERY: [Format; 4] = [Format::Canonical, Format::BcbWebhook, Format::SpiXml, Format::LogLine];
+const EVERY: [Format; 5] = [Format::Canonical, Format::BcbWebhook, Format::SpiXml, Format::LogLine, Format::DictXml];
 
 #[test]
 fn all_is_complete_and_in_order() {
@@ -65,8 +66,9 @@ fn media_types_and_line_orientation() {
         [("application/xml", "application/xml", Xml), ("text/xml", "application/xml", Xml)]
     );
     assert_eq!(types(Format::LogLine), []);
+    assert_eq!(types(Format::DictXml), types(Format::SpiXml));
     let lines: Vec<Format> = Format::ALL.iter().copied().filter(|f| f.wire().line_oriented()).collect();
-    assert_eq!(lines, [Format::Canonical, Format::LogLine]);
+    assert_eq!(lines, [Format::Canonical, Format::LogLine, Format::DictXml]);
     for &f in Format::ALL {
         let essences: Vec<_> = types(f).iter().map(|t| t.0).collect();
         assert!(essences.iter().all(|e| *e == e.to_ascii_lowercase() && !e.contains(';')), "{f:?}");

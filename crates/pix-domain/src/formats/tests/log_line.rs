@@ -13,7 +13,7 @@ fn json_after_a_prefix() {
         assert_eq!(view(&got[0]), ok("payment", "OUTBOUND", "E87654321202009091221dfghi123456", None, &[]), "{prefix}");
         assert_eq!(got[0].raw, ItemBytes::Slice(prefix.len()..prefix.len() + EVENT.len()));
         assert_eq!(got[0].raw.of(line.as_bytes()), EVENT.as_bytes());
-        assert_eq!(got[0].verdict.as_ref().unwrap()[0].source.kind, "log_line");
+        assert_eq!(pix(&got[0], 0).source.kind, "log_line");
     }
     // A broken JSON payload is one rejected item (the line), not an envelope error.
     let got = run(Format::LogLine, b"INFO {\"schema_version\": ").unwrap();

@@ -2,6 +2,7 @@
 //! (provenance in its README) and hand-made edge cases. One file per format.
 
 mod bcb_webhook;
+mod dict;
 mod interface;
 mod log_line;
 mod spi;
@@ -39,11 +40,22 @@ pub(crate) fn sample(rel: &str) -> Vec<u8> {
 /// or `Err([codes])`. Every accepted event is also checked against the JSON Schema.
 pub(crate) type View = Result<Vec<(String, String, String, Option<String>, Vec<String>)>, Vec<String>>;
 
+/// The `i`-th canonical event of an accepted item (panics otherwise: a test helper).
+pub(crate) fn pix(item: &DecodedItem, i: usize) -> &crate::PixEvent {
+    item.verdict
+        .as_ref()
+        .ok()
+        .and_then(|v| v.get(i))
+        .and_then(|p| p.as_pix())
+        .unwrap_or_else(|| panic!("item {}: no event {i}", item.index))
+}
+
 pub(crate) fn view(item: &DecodedItem) -> View {
     match &item.verdict {
         Ok(events) => Ok(events
             .iter()
             .map(|e| {
+                let e = e.as_pix().unwrap_or_else(|| panic!("item {} is not a canonical event", item.index));
                 crate::event::assert_valid(e);
                 (
                     e.category.to_string(),

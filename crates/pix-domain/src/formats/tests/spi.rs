@@ -56,7 +56,7 @@ fn catalog_samples() {
     assert_eq!(spi(&c("pacs.008_END_10_msg.xml"), Warn).len(), 10);
     // Provenance on the events.
     let got = decode(Format::SpiXml, &sample(&c("pacs.002_ERRO_1_msg.xml")), &ctx()).unwrap();
-    let e = &got[0].verdict.as_ref().unwrap()[0];
+    let e = &pix(&got[0], 0);
     assert_eq!((e.source.kind.as_str(), e.source.msg_def.as_deref()), ("spi_xml", Some("pacs.002.spi.1.17")));
     assert_eq!(e.message_id.as_ref().unwrap().as_str(), "M0003816612345678901234567890123");
     assert_eq!(e.message_created_at.unwrap().to_string(), "2020-01-01T08:30:12.000Z");
@@ -187,10 +187,10 @@ fn batch_with_one_invalid_transaction() {
     assert_eq!(v, vec![pay(0), err(&["xml.structure"]), pay(2), err(&["e2e.format"])]);
     assert_eq!(got.iter().map(|i| i.index).collect::<Vec<_>>(), [0, 1, 2, 3]);
     assert!(got.iter().all(|i| i.raw == crate::formats::ItemBytes::Whole));
-    let e = &got[0].verdict.as_ref().unwrap()[0];
+    let e = &pix(&got[0], 0);
     assert_eq!(e.amount.unwrap().to_string(), "1000.00"); // `1000` is a valid xs:decimal
     assert_eq!(e.source.item_index, 0);
-    assert_eq!(got[2].verdict.as_ref().unwrap()[0].source.item_index, 2);
+    assert_eq!(pix(&got[2], 0).source.item_index, 2);
 }
 
 #[test]
@@ -243,13 +243,13 @@ fn direction_comes_from_the_app_header() {
     let got = run(Format::SpiXml, intra.as_bytes()).unwrap();
     let events = got[0].verdict.as_ref().unwrap();
     assert_eq!(
-        events.iter().map(|e| (e.category.as_str(), e.intra_psp)).collect::<Vec<_>>(),
+        events.iter().filter_map(|e| e.as_pix()).map(|e| (e.category.as_str(), e.intra_psp)).collect::<Vec<_>>(),
         [("payment", true), ("receipt", true)]
     );
     // Purpose REFU → refund (MED of Pix Automático), direction from AppHdr.
     let refu = batch(&[&e2e(0)], "1").replace("<Cd>IPAY</Cd>", "<Cd>REFU</Cd>");
     let got = run(Format::SpiXml, refu.as_bytes()).unwrap();
-    let e = &got[0].verdict.as_ref().unwrap()[0];
+    let e = &pix(&got[0], 0);
     assert_eq!((e.category.as_str(), e.direction.as_str(), e.is_med), ("refund", "OUTBOUND", true));
     // The canonical validator alone would call a payer-and-payee-own item intra-PSP; here the
     // sender's own debtor agent being someone else only flags AGENT_MISMATCH.
@@ -292,7 +292,7 @@ fn pacs002_and_pacs004_enums_are_closed() {
     assert_eq!(v(erro.replace("<Cd>AB03<", "<Cd>DS0H<")), err(&["enum.status_reason_code"]));
     let d_id = erro.replace("<OrgnlInstrId>E", "<OrgnlInstrId>D");
     let got = run(Format::SpiXml, d_id.as_bytes()).unwrap();
-    let e = &got[0].verdict.as_ref().unwrap()[0];
+    let e = &pix(&got[0], 0);
     // Refund status: the D-id names 99999010 (ours) as the returning PSP → OUTBOUND.
     assert_eq!((e.category.as_str(), e.direction.as_str()), ("refund", "OUTBOUND"));
     assert_eq!(e.return_id.as_ref().unwrap().as_str(), "D9999901012341234123412345678900");

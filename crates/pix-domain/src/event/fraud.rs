@@ -1,4 +1,4 @@
-//! The fraud report ([`FraudReport`], docs/pix-domain.md §9): a DICT infraction report or MED
+//! The fraud report ([`FraudReport`], docs/pix-domain.md §7.6): a DICT infraction report or MED
 //! refund request, in its own versioned schema (`fraud_report` v1, [`FRAUD_REPORT_SCHEMA_V1`]),
 //! published on the `fraud_report` category's topic next to the payment it labels.
 //!

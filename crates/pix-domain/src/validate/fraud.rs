@@ -1,4 +1,4 @@
-//! The rules of a fraud report (docs/pix-domain.md §11): what a DICT infraction report or MED
+//! The rules of a fraud report (docs/pix-domain.md §7.6): what a DICT infraction report or MED
 //! refund request, read by an adapter into a [`RawReport`] of element texts, must satisfy to
 //! become a [`FraudReport`]. The identifiers reuse the canonical event's newtypes (endToEndId,
 //! ISPB, return id, amount, date-time), so their rules are written once.

@@ -246,4 +246,19 @@ mod tests {
             assert_eq!(s.common().topics, Category::TRANSACTIONS, "every canonical category by default");
         }
     }
+
+    #[test]
+    fn a_sink_that_cannot_read_fraud_reports_refuses_their_category() {
+        let yaml = "[{id: a, type: file, dir: d, topics: [payment, fraud_report]}, \
+                    {id: b, type: http, url: 'http://127.0.0.1:1/', topics: [fraud_report]}]";
+        let all: Vec<SinkConfig> = serde_saphyr::from_str(yaml).unwrap();
+        for s in &all {
+            let problems = s.problems();
+            assert!(
+                problems.iter().any(|(f, m)| *f == "topics" && m.contains("cannot read fraud_report")),
+                "{}: {problems:?}",
+                s.id()
+            );
+        }
+    }
 }

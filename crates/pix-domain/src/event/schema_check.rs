@@ -206,6 +206,34 @@ fn schema_and_struct_have_the_same_members() {
 }
 
 #[test]
+fn fraud_report_schema_and_struct_have_the_same_members() {
+    // A refund report with every optional member filled (the DICT's close response shape).
+    let body = std::fs::read(format!("{}bcb-dict-api/refunds/ListRefundsResponse.xml", crate::SAMPLES)).unwrap();
+    let ctx = crate::formats::DecodeContext {
+        own_ispbs: vec!["99999010".parse().unwrap()],
+        tax_id_check_digits: crate::validate::CheckDigitPolicy::Strict,
+        unknown_fields: crate::validate::UnknownFields::Reject,
+        ingested_at: chrono::DateTime::UNIX_EPOCH,
+        source_id: "t".into(),
+    };
+    let got = crate::formats::decode(crate::formats::Format::DictXml, &body, &ctx).unwrap();
+    let mut report = got[0].verdict.as_ref().unwrap()[0].as_fraud_report().unwrap().clone();
+    report.participant = report.contested_participant.clone();
+    report.credited_participant = report.contested_participant.clone();
+    report.debited_participant = report.requesting_participant.clone();
+    report.reported_by = Some(super::ReportedBy::DebitedParticipant);
+    report.infraction_type = Some("FRAUD".into());
+    report.transaction_type = Some("SPI".into());
+    report.transaction_result = Some("SETTLED".into());
+    report.transaction_time = report.created_at;
+    assert_valid_report(&report);
+    let root: Value = serde_json::from_str(FRAUD_REPORT_SCHEMA_V1).unwrap();
+    let v = serde_json::to_value(&report).unwrap();
+    assert_eq!(members(&v), schema_members(&root, &root), "top level");
+    assert_eq!(members(&v["source"]), schema_members(&root, &root["properties"]["source"]));
+}
+
+#[test]
 fn checker_rejects_what_it_should() {
     let mut event = crate::validate::tests::maximal_event();
     let root = schema();

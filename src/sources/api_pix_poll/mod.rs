@@ -222,7 +222,7 @@ impl Poller {
             match &mut input.verdict {
                 Ok(events) => {
                     let before = events.len();
-                    events.retain(|e| !recent.contains(&page::event_key(e.category.as_str(), e.event_id.as_str())));
+                    events.retain(|e| !recent.contains(&page::event_key(e.category().as_str(), e.event_id())));
                     dropped += (before - events.len()) as u64;
                     if events.is_empty() {
                         continue;

@@ -130,6 +130,12 @@ fn apply_overrides(config: &mut Config, vars: &dyn VarSource, errors: &mut Vec<C
             Err(e) => env_err("PIX_INGEST_KAFKA_BOOTSTRAP_SERVERS", e.0),
         }
     }
+    if let Some(v) = vars.get("PIX_INGEST_KAFKA_INSTANCE_ID") {
+        match crate::kafka::config::check_instance_id(&v) {
+            Ok(()) => config.kafka.instance_id = Some(v),
+            Err(e) => env_err("PIX_INGEST_KAFKA_INSTANCE_ID", e.0),
+        }
+    }
     if let Some(v) = vars.get("PIX_INGEST_LOG_FORMAT") {
         match v.as_str() {
             "json" => config.telemetry.log_format = LogFormat::Json,

@@ -32,6 +32,14 @@ pub struct KafkaConfig {
     /// before it fails, naming the broker and the cause (auth failed, TLS, refused, DNS).
     #[serde(default = "default_connect_timeout", with = "humantime_serde")]
     pub connect_timeout: Duration,
+    /// This instance's stable name, for static consumer-group membership: every sink's consumer
+    /// joins with `group.instance.id` = `pix-ingest.<sink id>.<instance_id>`, so a restarted or
+    /// crashed sink takes its partitions back at once instead of after the broker's session
+    /// timeout. Must be unique among running instances and the same across restarts (a pod name of
+    /// a StatefulSet, `${HOSTNAME}`); unset or empty: dynamic membership. Override:
+    /// `PIX_INGEST_KAFKA_INSTANCE_ID`. Ignored with the embedded broker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
 }
 
 /// librdkafka properties that have a dedicated field or that would weaken durability.
@@ -73,6 +81,11 @@ impl KafkaConfig {
         if !out.iter().any(|(f, _)| f.starts_with("properties.")) {
             out.extend(super::security::property_problems(self));
         }
+        if let Some(id) = &self.instance_id
+            && let Err(e) = check_instance_id(id)
+        {
+            out.push(("instance_id".into(), e.0));
+        }
         if self.create_topics.partitions < 1 {
             out.push(("create_topics.partitions".into(), "expected a positive number".into()));
         }
@@ -80,6 +93,24 @@ impl KafkaConfig {
             out.push(("create_topics.replication_factor".into(), "expected a positive number".into()));
         }
         out
+    }
+}
+
+/// An instance id: empty (no static membership) or 1-200 of `[A-Za-z0-9._-]`.
+pub fn check_instance_id(id: &str) -> Result<(), InvalidValue> {
+    let ok = id.len() <= 200 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidValue(format!("`{id}` is not an instance id: expected up to 200 of [A-Za-z0-9._-]")))
+    }
+}
+
+impl KafkaConfig {
+    /// The `group.instance.id` of a consumer in `group`, when static membership is on.
+    pub fn group_instance_id(&self, group: &str) -> Option<String> {
+        let id = self.instance_id.as_deref().filter(|s| !s.is_empty())?;
+        (self.bootstrap_servers != Bootstrap::Embedded).then(|| format!("{group}.{id}"))
     }
 }
 
@@ -339,5 +370,26 @@ impl<'de> Deserialize<'de> for TopicName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kafka(yaml: &str) -> KafkaConfig {
+        serde_saphyr::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn static_membership_only_with_an_instance_id_and_a_real_cluster() {
+        let on = kafka("bootstrap_servers: b:9092\ninstance_id: pod-0\n");
+        assert_eq!(on.group_instance_id("pix-ingest.lake").as_deref(), Some("pix-ingest.lake.pod-0"));
+        assert!(on.problems().is_empty());
+        assert_eq!(kafka("bootstrap_servers: b:9092\ninstance_id: ''\n").group_instance_id("g"), None);
+        assert_eq!(kafka("bootstrap_servers: b:9092\n").group_instance_id("g"), None);
+        assert_eq!(kafka("bootstrap_servers: embedded\ninstance_id: pod-0\n").group_instance_id("g"), None);
+        let bad = kafka("bootstrap_servers: b:9092\ninstance_id: 'pod 0/x'\n");
+        assert_eq!(bad.problems().first().map(|p| p.0.as_str()), Some("instance_id"));
     }
 }

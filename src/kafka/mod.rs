@@ -76,14 +76,23 @@ fn base_config(_kafka: &KafkaConfig, bootstrap: &str, client_id: &str) -> Client
 
 /// The settings of a sink's consumer in group `group`: manual commits only (offsets move after the
 /// write succeeded), offsets stored by us, earliest when the group has none, and the connection
-/// properties of the cluster.
+/// properties of the cluster. Rebalances are cooperative (`cooperative-sticky`: a member joining
+/// or leaving moves only the partitions that must move, the others keep being consumed), and with
+/// `kafka.instance_id` the membership is static (`group.instance.id`): a consumer that comes back
+/// under the same id gets its partitions back without waiting for the broker to expire the old
+/// session. A static member does not leave the group when it closes, so its partitions wait for
+/// it up to `session.timeout.ms` (librdkafka default 45 s) if it does not come back.
 pub fn consumer_config(kafka: &KafkaConfig, bootstrap: &str, group: &str) -> ClientConfig {
     let mut c = base_config(kafka, bootstrap, group);
     c.set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "false");
+        .set("enable.partition.eof", "false")
+        .set("partition.assignment.strategy", "cooperative-sticky");
+    if let Some(instance) = kafka.group_instance_id(group) {
+        c.set("group.instance.id", instance);
+    }
     for (k, v) in &kafka.properties {
         if is_connection_property(k) {
             c.set(k, &v.0);

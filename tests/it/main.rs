@@ -38,6 +38,7 @@ mod readme;
 mod secure_kafka;
 mod secure_start;
 mod service;
+mod sink_recovery;
 mod sink_tls;
 mod sinks;
 mod supervision;

@@ -88,7 +88,7 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
         Ok(w) => w,
         Err(e) => return TaskEnd::Failed(format!("cannot build the writer: {e}")),
     };
-    let group = format!("pix-ingest.{id}");
+    let group = group_of(&id);
     let consumer: Arc<StreamConsumer> = match consumer_config(&deps.kafka, &deps.bootstrap, &group).create() {
         Ok(c) => Arc::new(c),
         Err(e) => return TaskEnd::Failed(format!("cannot create the consumer: {e}")),
@@ -98,7 +98,8 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
     if let Err(e) = consumer.subscribe(&topic_refs) {
         return TaskEnd::Failed(format!("cannot subscribe to {topics:?}: {e}"));
     }
-    tracing::info!(sink = %id, group = %group, ?topics, "Sink consuming.");
+    let instance = deps.kafka.group_instance_id(&group);
+    tracing::info!(sink = %id, group = %group, ?instance, ?topics, "Sink consuming.");
     let stop_view = stop.clone();
     let ctx = SinkCtx { id: &id, group, deps: &deps, stop: &stop_view, on_permanent: cfg.kind().on_permanent() };
     let mut state = LoopState::new(Batcher::new(common.batch.clone()));
@@ -125,7 +126,12 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
                         state.batcher.add(m.payload_len(), std::time::Instant::now());
                         state.pending.push(m.detach());
                     }
-                    Ok(Some(Err(error))) => tracing::warn!(sink = %id, %error, "Consumer error."),
+                    Ok(Some(Err(error))) => {
+                        if let Some(end) = fatal(&deps.kafka, &group_of(&id), &error) {
+                            return end;
+                        }
+                        tracing::warn!(sink = %id, %error, "Consumer error.");
+                    }
                     Ok(None) | Err(_) => {}
                 },
             }
@@ -139,6 +145,30 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
         if stopping {
             return TaskEnd::Stopped;
         }
+    }
+}
+
+/// The consumer group of sink `id`.
+fn group_of(id: &str) -> String {
+    format!("pix-ingest.{id}")
+}
+
+/// A fatal consumer error ends the consumer for good: the sink stops (nothing committed past what
+/// was written) and the supervisor builds a new one. Fenced means another live consumer joined
+/// with this consumer's `group.instance.id`: two instances share a `kafka.instance_id`.
+fn fatal(kafka: &KafkaConfig, group: &str, error: &rdkafka::error::KafkaError) -> Option<TaskEnd> {
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+    match error {
+        KafkaError::MessageConsumption(RDKafkaErrorCode::FencedInstanceId)
+        | KafkaError::MessageConsumptionFatal(RDKafkaErrorCode::FencedInstanceId) => {
+            let instance = kafka.group_instance_id(group).unwrap_or_default();
+            tracing::error!(group, instance = %instance, "Fenced: another running consumer uses this group.instance.id; kafka.instance_id must be unique per running instance.");
+            Some(TaskEnd::Failed(format!(
+                "fenced: another running consumer of {group} joined as {instance}; give each instance its own kafka.instance_id"
+            )))
+        }
+        KafkaError::MessageConsumptionFatal(_) => Some(TaskEnd::Failed(format!("fatal consumer error: {error}"))),
+        _ => None,
     }
 }
 

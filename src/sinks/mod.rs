@@ -22,7 +22,7 @@ use futures::future::LocalBoxFuture;
 use pix_domain::Category;
 use serde::{Deserialize, Serialize};
 
-pub use record::{SinkRecord, Verdict};
+pub use record::{RecordSender, SinkRecord, Verdict};
 
 use crate::base::kind_registry;
 
@@ -201,6 +201,13 @@ pub trait SinkWriter {
         _group: Option<rdkafka::consumer::ConsumerGroupMetadata>,
     ) -> LocalBoxFuture<'a, SinkResult<bool>> {
         Box::pin(async { Ok(false) })
+    }
+
+    /// For a writer whose records are independent deliveries: the sender the runner streams
+    /// records through (per-record retries, per-key order, offsets committed up to the lowest
+    /// unfinished record). `None` (the default): batches through [`SinkWriter::write`].
+    fn streaming(&self) -> Option<std::rc::Rc<dyn RecordSender>> {
+        None
     }
 
     /// What the writer counted, for the runner's metrics.

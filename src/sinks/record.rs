@@ -36,3 +36,14 @@ pub enum Verdict {
         detail: String,
     },
 }
+
+/// A writer whose records are independent deliveries (the HTTP sink in `single` mode): the runner
+/// streams records through it one by one (`runner/stream.rs`) instead of writing batches.
+pub trait RecordSender {
+    /// Delivers one record with the writer's own retries: its verdict, or `Err` when the
+    /// destination cannot be reached at all (the runner retries the record later, committing
+    /// nothing past it meanwhile).
+    fn send<'a>(&'a self, record: &'a SinkRecord) -> futures::future::LocalBoxFuture<'a, super::SinkResult<Verdict>>;
+    /// Most deliveries in flight at once.
+    fn concurrency(&self) -> usize;
+}

@@ -29,6 +29,7 @@ mod formats;
 mod fraud_reports;
 mod generator;
 mod harness;
+mod http_sink_flaky;
 mod http_source;
 mod kafka;
 mod limits;

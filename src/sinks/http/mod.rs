@@ -7,6 +7,11 @@
 //! connection) says nothing about the records: the whole batch fails and the runner retries it
 //! until the service is back, committing nothing meanwhile — nothing is lost or skipped.
 //!
+//! In `single` mode the runner streams records through the sink (`runner/stream.rs`): up to
+//! `concurrency` requests in flight, each record retried on its own, records of one Kafka key in
+//! order and other keys independent, so a failing or hanging request delays only its own key; the
+//! offsets are committed up to the lowest record not yet finished.
+//!
 //! `https://` always goes through pix-ingest's own rustls configuration ([`crate::tls`]): the
 //! system trust store or `tls.ca_file`, and `tls.cert_file`/`key_file` for mutual TLS; it does not
 //! depend on which TLS stack another dependency (deltalake) happens to bring.
@@ -21,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::batch::BatchConfig;
-use super::{SinkError, SinkRecord, SinkResult, SinkWriter, Verdict};
+use super::{RecordSender, SinkError, SinkRecord, SinkResult, SinkWriter, Verdict};
 use crate::base::Secret;
 use pix_domain::Category;
 
@@ -118,6 +123,7 @@ impl HttpSinkConfig {
 }
 
 /// The writer.
+#[derive(Clone)]
 pub struct HttpWriter {
     cfg: HttpSinkConfig,
     client: reqwest::Client,
@@ -212,13 +218,15 @@ impl SinkWriter for HttpWriter {
         Box::pin(async move {
             match self.cfg.mode {
                 HttpMode::Single => {
+                    // The runner streams single mode (`streaming`); this is for a direct caller.
                     let this = &*self;
-                    let verdicts: Vec<SinkResult<Verdict>> = stream::iter(records)
-                        .map(|r| this.deliver(r.payload.clone(), r.event.event_id.as_str(), r.traceparent.as_deref()))
-                        .buffered(self.cfg.concurrency)
+                    let mut verdicts: Vec<(usize, SinkResult<Verdict>)> = stream::iter(records.iter().enumerate())
+                        .map(|(i, r)| async move { (i, this.send(r).await) })
+                        .buffer_unordered(self.cfg.concurrency)
                         .collect()
                         .await;
-                    verdicts.into_iter().collect()
+                    verdicts.sort_by_key(|(i, _)| *i);
+                    verdicts.into_iter().map(|(_, v)| v).collect()
                 }
                 HttpMode::Batch => {
                     let mut body = b"[".to_vec();
@@ -242,6 +250,20 @@ impl SinkWriter for HttpWriter {
 
     fn flush(&mut self) -> LocalBoxFuture<'_, SinkResult<()>> {
         Box::pin(async { Ok(()) })
+    }
+
+    fn streaming(&self) -> Option<std::rc::Rc<dyn RecordSender>> {
+        (self.cfg.mode == HttpMode::Single).then(|| std::rc::Rc::new(self.clone()) as std::rc::Rc<dyn RecordSender>)
+    }
+}
+
+impl RecordSender for HttpWriter {
+    fn send<'a>(&'a self, r: &'a SinkRecord) -> LocalBoxFuture<'a, SinkResult<Verdict>> {
+        Box::pin(self.deliver(r.payload.clone(), r.event.event_id.as_str(), r.traceparent.as_deref()))
+    }
+
+    fn concurrency(&self) -> usize {
+        self.cfg.concurrency
     }
 }
 

@@ -1,11 +1,14 @@
 //! The consume loop every sink shares, run as a task on the sink's own arbiter:
 //! consume -> batch (count / bytes / age) -> `process` (decode, write, dead letters, flush,
-//! commit). This file owns the loop: assignment changes (seek past what the destination already
+//! commit), or, for a writer of independent deliveries (HTTP `single`), the streaming path of
+//! `stream.rs` (per-record retries, per-key order, a commit window). This file owns the loop: assignment changes (seek past what the destination already
 //! holds), pause and resume, batching, and stopping between batches.
 
 mod lag;
 mod process;
 mod retry;
+mod stream;
+mod window;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -102,6 +105,9 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
     tracing::info!(sink = %id, group = %group, ?instance, ?topics, "Sink consuming.");
     let stop_view = stop.clone();
     let ctx = SinkCtx { id: &id, group, deps: &deps, stop: &stop_view, on_permanent: cfg.kind().on_permanent() };
+    if let Some(sender) = writer.streaming() {
+        return stream::run(&ctx, sender, &consumer, &mut stop, &common.batch).await;
+    }
     let mut state = LoopState::new(Batcher::new(common.batch.clone()));
     let _lag = LagWatch::start(&id, Arc::clone(&consumer), topics.clone(), Arc::clone(&deps.metrics), &state.lag);
     loop {

@@ -51,7 +51,7 @@ pub(super) async fn process(
 }
 
 /// Decodes every message; a record that is not a canonical event is a poison letter.
-fn decode(id: &str, batch: &[OwnedMessage]) -> (Vec<SinkRecord>, Vec<DeadLetterRecord>) {
+pub(super) fn decode(id: &str, batch: &[OwnedMessage]) -> (Vec<SinkRecord>, Vec<DeadLetterRecord>) {
     let mut records = Vec::with_capacity(batch.len());
     let mut letters = Vec::new();
     for msg in batch {
@@ -89,7 +89,7 @@ fn decode(id: &str, batch: &[OwnedMessage]) -> (Vec<SinkRecord>, Vec<DeadLetterR
 
 /// A consumer span per record under the producer's context from its headers, and one write span
 /// for the batch that links them all (OpenTelemetry messaging conventions).
-fn spans(ctx: &SinkCtx<'_>, records: &[SinkRecord]) -> tracing::Span {
+pub(super) fn spans(ctx: &SinkCtx<'_>, records: &[SinkRecord]) -> tracing::Span {
     let id = ctx.id;
     let write_span = tracing::info_span!("sink.write", otel.name = %format!("{id} write"), pix.sink = %id, pix.records = records.len());
     for r in records {
@@ -225,7 +225,7 @@ fn account(
 }
 
 /// Publishes the dead letters, retrying only those Kafka did not acknowledge.
-async fn publish_letters(
+pub(super) async fn publish_letters(
     ctx: &SinkCtx<'_>,
     mut letters: Vec<DeadLetterRecord>,
     retrier: &mut Retrier<'_>,

@@ -10,6 +10,16 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use crate::lifecycle::task::{RunSignal, TaskEnd, is_stopping};
 use crate::telemetry::metrics::Metrics;
 
+/// The delays between attempts: 100 ms doubling to 10 s, with jitter, without end.
+pub(super) fn delays() -> backon::ExponentialBackoff {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(10))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
 /// Retries of one batch.
 pub(super) struct Retrier<'a> {
     id: &'a str,
@@ -20,13 +30,7 @@ pub(super) struct Retrier<'a> {
 
 impl<'a> Retrier<'a> {
     pub(super) fn new(id: &'a str, metrics: &'a Metrics, stop: &'a RunSignal) -> Self {
-        let delays = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(100))
-            .with_max_delay(Duration::from_secs(10))
-            .with_jitter()
-            .without_max_times()
-            .build();
-        Self { id, metrics, stop, delays }
+        Self { id, metrics, stop, delays: delays() }
     }
 
     /// Waits before the next attempt; `Err` when the sink must stop instead.

@@ -105,11 +105,12 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
     tracing::info!(sink = %id, group = %group, ?instance, ?topics, "Sink consuming.");
     let stop_view = stop.clone();
     let ctx = SinkCtx { id: &id, group, deps: &deps, stop: &stop_view, on_permanent: cfg.kind().on_permanent() };
+    let mut state = LoopState::new(Batcher::new(common.batch.clone()));
+    // The lag is measured whatever commits (both paths): an outage shows as growing lag.
+    let _lag = LagWatch::start(&id, Arc::clone(&consumer), topics.clone(), Arc::clone(&deps.metrics), &state.lag);
     if let Some(sender) = writer.streaming() {
         return stream::run(&ctx, sender, &consumer, &mut stop, &common.batch).await;
     }
-    let mut state = LoopState::new(Batcher::new(common.batch.clone()));
-    let _lag = LagWatch::start(&id, Arc::clone(&consumer), topics.clone(), Arc::clone(&deps.metrics), &state.lag);
     loop {
         state.follow_assignment(&id, &mut *writer, &consumer).await;
         let run_state = *stop.borrow_and_update();

@@ -305,6 +305,7 @@ async fn deliver(ctx: &SinkCtx<'_>, sender: &dyn RecordSender, r: &SinkRecord) -
             },
             Err(SinkError::Transient(error)) => {
                 m.sink_retries.with_label_values(&[id]).inc();
+                m.health.failing(id, format!("write failed: {error}"));
                 if is_stopping(ctx.stop) {
                     return Outcome::Abandoned;
                 }
@@ -317,6 +318,8 @@ async fn deliver(ctx: &SinkCtx<'_>, sender: &dyn RecordSender, r: &SinkRecord) -
     m.sink_write_seconds.with_label_values(&[id]).observe(started.elapsed().as_secs_f64());
     match verdict {
         Verdict::Written => {
+            // The destination took a record: a sink shown DEGRADED by failing deliveries is not.
+            m.health.recovered(id);
             m.sink_written.with_label_values(&[id]).inc();
             let waited = Utc::now().signed_duration_since(r.event.ingested_at.as_utc());
             m.end_to_end_seconds

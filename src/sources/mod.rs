@@ -12,6 +12,7 @@ pub mod file;
 pub mod generator;
 pub mod http;
 pub mod pipeline;
+pub mod poll;
 pub mod settings;
 
 use std::net::SocketAddr;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::base::Secret;
+use crate::sources::poll::client::ClientSettings;
 use crate::tls::ClientTls;
 
 /// `type: api_pix_poll` source.
@@ -108,6 +109,21 @@ const fn default_remember() -> usize {
 }
 
 impl ApiPixPollConfig {
+    /// What the shared poller client needs.
+    pub fn client_settings(&self) -> ClientSettings {
+        ClientSettings {
+            id: self.id.clone(),
+            token_url: self.token_url.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            scope: self.scope.clone(),
+            tls: self.tls.clone(),
+            timeout: self.timeout,
+            token_renew_before: self.token_renew_before,
+            max_page_bytes: self.max_page_bytes,
+        }
+    }
+
     /// Field problems, as (field, message).
     pub fn field_problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();

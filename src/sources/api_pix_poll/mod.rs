@@ -2,19 +2,19 @@
 //! Pix, `GET {base_url}/pix?inicio=…&fim=…&paginacao.paginaAtual=N&paginacao.itensPorPagina=M`,
 //! to reconcile what the webhook missed. It owns the moving window, the paging, the cursor and
 //! the drop of what an overlapping window returns again; the HTTP side (OAuth2 client
-//! credentials over mutual TLS, `Retry-After`) is `client`, the split of a page into inputs for
+//! credentials over mutual TLS, `Retry-After`) and the state file are the shared
+//! `sources::poll` pieces, the split of a page into inputs for
 //! the shared pipeline (`sources::pipeline`: validation, routing, dead letters) is `page`.
 //!
 //! Delivery: a page's records are submitted until every one is acknowledged by Kafka (accepted,
 //! or durably dead-lettered); only then does the cursor (window + next page, and the recent ids)
-//! move, durably (`state`). A crash re-reads at most the page in flight, and its records already
+//! move, durably (`sources::poll::state`). A crash re-reads at most the page in flight, and its records already
 //! published are dropped by id. Windows overlap by `overlap` so a Pix the PSP indexed late is
 //! still seen; its copies in the overlap are dropped the same way.
 
-mod client;
 pub mod config;
+mod cursor;
 mod page;
-mod state;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,15 +23,18 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, SubsecRound, Utc};
 
-use self::client::{Api, Attempt};
+use chrono::SecondsFormat;
+
 use self::config::ApiPixPollConfig;
+use self::cursor::{Cursor, Window};
 use self::page::Keyed;
-use self::state::{State, Window};
 use crate::lifecycle::task::{
     Placement, RunSignal, RunState, TaskActor, TaskEnd, TaskFactory, blocking, is_stopping, wait_while_paused,
 };
 use crate::lifecycle::{ChildGuard, Control, ProgressReporter};
 use crate::sources::pipeline::{RecordStatus, Submission, submit};
+use crate::sources::poll::client::{self, Api, Attempt};
+use crate::sources::poll::state::{self, State};
 use crate::sources::{CheckContext, SourceDeps, SourceKind};
 use crate::telemetry::propagation::TraceParent;
 
@@ -87,7 +90,9 @@ struct Poller {
     deps: SourceDeps,
     id: Arc<str>,
     api: Api,
-    state: State,
+    /// `{base_url}/pix`.
+    url: String,
+    state: State<Cursor>,
     progress: ProgressReporter,
     last_poll_at: Option<DateTime<Utc>>,
     last_error: Option<String>,
@@ -102,10 +107,13 @@ async fn run(
 ) -> Result<(), PollError> {
     let start = cfg.start_at.unwrap_or_else(Utc::now);
     let (dir, id, remember) = (cfg.state_dir.clone(), cfg.id.clone(), cfg.remember_ids);
-    let state = blocking(move || State::load(&dir, &id, start, remember)).await?;
-    let api = Api::new(&cfg)?;
+    let initial = Cursor { done_until: start, window: None };
+    let state = blocking(move || State::load(&dir, &id, initial, remember)).await?;
+    let api = Api::new(&cfg.client_settings())?;
     let id: Arc<str> = Arc::from(cfg.id.as_str());
-    let mut p = Poller { cfg, deps, id, api, state, progress, last_poll_at: None, last_error: None, pages_read: 0 };
+    let url = format!("{}/pix", cfg.base_url.trim_end_matches('/'));
+    let mut p =
+        Poller { cfg, deps, id, api, url, state, progress, last_poll_at: None, last_error: None, pages_read: 0 };
     p.report();
     loop {
         if !wait_while_paused(&mut stop).await {
@@ -151,9 +159,10 @@ impl Poller {
     /// `None`: asked to stop meanwhile (nothing of the page was used).
     async fn fetch(&mut self, window: &Window, stop: &mut RunSignal) -> Result<Option<Vec<u8>>, PollError> {
         let mut delays = backoff(self.cfg.backoff_initial, self.cfg.backoff_max);
+        let query = query(window, self.cfg.page_size);
         loop {
             let attempt = tokio::select! {
-                a = self.api.page(window) => a,
+                a = self.api.page(&self.url, &query) => a,
                 _ = stop.wait_for(|s| *s == RunState::Stopping) => return Ok(None),
             };
             self.last_poll_at = Some(Utc::now());
@@ -322,6 +331,17 @@ impl Poller {
             "recent_ids": s.recent.len(),
         }));
     }
+}
+
+/// The GET /pix query of a window's next page.
+fn query(w: &Window, page_size: u32) -> [(&'static str, String); 4] {
+    let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    [
+        ("inicio", ts(w.inicio)),
+        ("fim", ts(w.fim)),
+        ("paginacao.paginaAtual", w.next_page.to_string()),
+        ("paginacao.itensPorPagina", page_size.to_string()),
+    ]
 }
 
 fn backoff(min: Duration, max: Duration) -> impl Iterator<Item = Duration> {

@@ -1,7 +1,8 @@
 //! The poller's HTTP side: one rustls client (mutual TLS with the configured certificate, the
 //! configured CA) for the token endpoint and the API; the OAuth2 client-credentials token, cached
 //! and renewed `token_renew_before` its expiry (or at half its life when that is shorter), and
-//! renewed at once when the API answers 401; one `GET /pix` page, read up to `max_page_bytes`.
+//! renewed at once when the API answers 401; one GET of a page (a URL and its query, which the
+//! poller builds), read up to `max_page_bytes`.
 //!
 //! What an answer means for the caller is an [`Attempt`]: bytes, "retry after" (429, 5xx, no
 //! connection; with the server's `Retry-After` when it sent one) or a refusal that retrying will
@@ -10,14 +11,36 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::config::ApiPixPollConfig;
-use super::state::Window;
 use crate::base::{Secret, error_chain};
+use crate::tls::ClientTls;
+
+/// What the client needs from a poller's config.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// The source id (logs).
+    pub id: String,
+    /// OAuth2 token endpoint (client credentials grant).
+    pub token_url: String,
+    /// OAuth2 client id.
+    pub client_id: Secret,
+    /// OAuth2 client secret.
+    pub client_secret: Secret,
+    /// Scope asked for; none when absent.
+    pub scope: Option<String>,
+    /// Trusted CA and client certificate.
+    pub tls: Option<ClientTls>,
+    /// Per-request timeout (token and pages).
+    pub timeout: Duration,
+    /// How early a token is renewed before it expires.
+    pub token_renew_before: Duration,
+    /// Largest page body read.
+    pub max_page_bytes: usize,
+}
 
 /// What one attempt gave.
 #[derive(Debug)]
@@ -55,7 +78,7 @@ struct TokenAnswer {
 /// The API client of one poller.
 pub struct Api {
     http: reqwest::Client,
-    cfg: ApiPixPollConfig,
+    cfg: ClientSettings,
     token: Option<Token>,
     /// Tokens obtained so far (progress).
     pub tokens_issued: u64,
@@ -63,7 +86,7 @@ pub struct Api {
 
 impl Api {
     /// Builds the client (reads the TLS files).
-    pub fn new(cfg: &ApiPixPollConfig) -> Result<Self, ClientError> {
+    pub fn new(cfg: &ClientSettings) -> Result<Self, ClientError> {
         let tls = crate::tls::client_config(&cfg.tls.clone().unwrap_or_default())
             .map_err(|e| ClientError(format!("TLS: {e}")))?;
         let http = reqwest::Client::builder()
@@ -75,14 +98,14 @@ impl Api {
         Ok(Self { http, cfg: cfg.clone(), token: None, tokens_issued: 0 })
     }
 
-    /// One page of `window`: with a token (renewed once on 401).
-    pub async fn page(&mut self, window: &Window) -> Attempt {
+    /// One page, `GET url?query`: with a token (renewed once on 401).
+    pub async fn page(&mut self, url: &str, query: &[(&str, String)]) -> Attempt {
         for renewed in [false, true] {
             let token = match self.token().await {
                 Ok(t) => t,
                 Err(a) => return a,
             };
-            match self.get(window, &token).await {
+            match self.get(url, query, &token).await {
                 Ok(bytes) => return Attempt::Page(bytes),
                 Err(None) if !renewed => {
                     tracing::info!(source = %self.cfg.id, "The API refused the token (401); renewing it.");
@@ -99,16 +122,8 @@ impl Api {
     }
 
     /// `Err(None)`: 401 (renew the token); `Err(Some)`: any other outcome than a page.
-    async fn get(&self, w: &Window, token: &Secret) -> Result<Vec<u8>, Option<Attempt>> {
-        let url = format!("{}/pix", self.cfg.base_url.trim_end_matches('/'));
-        let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-        let query = [
-            ("inicio", ts(w.inicio)),
-            ("fim", ts(w.fim)),
-            ("paginacao.paginaAtual", w.next_page.to_string()),
-            ("paginacao.itensPorPagina", self.cfg.page_size.to_string()),
-        ];
-        let sent = self.http.get(url).query(&query).bearer_auth(token.expose()).send().await;
+    async fn get(&self, url: &str, query: &[(&str, String)], token: &Secret) -> Result<Vec<u8>, Option<Attempt>> {
+        let sent = self.http.get(url).query(query).bearer_auth(token.expose()).send().await;
         let mut resp = sent.map_err(|e| Some(unreachable(&e)))?;
         match resp.status() {
             StatusCode::OK => {}

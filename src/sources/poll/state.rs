@@ -1,8 +1,7 @@
 //! The durable cursor of a poller and the ids it published recently, in one state file
 //! (`<state_dir>/<id>.cursor.json`, mode 0600).
 //!
-//! The cursor says which window is being read and the next page of it, or, between windows, up
-//! to where everything was published. It is written only after Kafka acknowledged every record of
+//! The cursor is the poller's own type (what its API pages by). It is written only after Kafka acknowledged every record of
 //! a page (the caller's rule), to a temp file that is fsynced and renamed over the old one, then
 //! the directory fsynced: a crash leaves the old or the new state, never a torn one. The recent
 //! ids (bounded, oldest forgotten first) let the overlap of the next window, and a restart in the
@@ -13,41 +12,8 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-
-/// The window being read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Window {
-    /// `inicio`.
-    pub inicio: DateTime<Utc>,
-    /// `fim`.
-    pub fim: DateTime<Utc>,
-    /// The next page to read (0-based, `paginacao.paginaAtual`).
-    pub next_page: u32,
-    /// The page count the last readable page announced.
-    #[serde(default)]
-    pub pages: Option<u32>,
-    /// Pages in a row that were not a GET /pix answer (dead-lettered whole).
-    #[serde(default)]
-    pub unreadable: u32,
-}
-
-impl Window {
-    /// A window from its first page.
-    pub fn new(inicio: DateTime<Utc>, fim: DateTime<Utc>) -> Self {
-        Self { inicio, fim, next_page: 0, pages: None, unreadable: 0 }
-    }
-}
-
-/// Where the poller is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cursor {
-    /// Every Pix up to this instant was published (the end of the last finished window).
-    pub done_until: DateTime<Utc>,
-    /// The window in progress, if any.
-    pub window: Option<Window>,
-}
 
 /// Ids published recently, bounded.
 #[derive(Debug, Default)]
@@ -86,22 +52,27 @@ impl Recent {
     pub fn len(&self) -> usize {
         self.order.len()
     }
+
+    /// Whether none is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
 }
 
 /// The state of one poller.
 #[derive(Debug)]
-pub struct State {
+pub struct State<C> {
     path: PathBuf,
     /// The cursor.
-    pub cursor: Cursor,
+    pub cursor: C,
     /// Recently published ids.
     pub recent: Recent,
 }
 
 #[derive(Serialize, Deserialize)]
-struct OnDisk {
+struct OnDisk<C> {
     version: u32,
-    cursor: Cursor,
+    cursor: C,
     recent: Vec<String>,
 }
 
@@ -127,15 +98,15 @@ pub enum StateError {
     },
 }
 
-impl State {
-    /// Loads `<dir>/<id>.cursor.json`, or starts at `start` when there is none.
-    pub fn load(dir: &Path, id: &str, start: DateTime<Utc>, remember: usize) -> Result<Self, StateError> {
+impl<C: Clone + Serialize + DeserializeOwned> State<C> {
+    /// Loads `<dir>/<id>.cursor.json`, or starts with `initial` when there is none.
+    pub fn load(dir: &Path, id: &str, initial: C, remember: usize) -> Result<Self, StateError> {
         let path = dir.join(format!("{id}.cursor.json"));
         let io = |source| StateError::Io { path: path.display().to_string(), source };
         std::fs::create_dir_all(dir).map_err(io)?;
         match std::fs::read(&path) {
             Ok(bytes) => {
-                let disk: OnDisk = serde_json::from_slice(&bytes)
+                let disk: OnDisk<C> = serde_json::from_slice(&bytes)
                     .map_err(|e| StateError::Corrupt { path: path.display().to_string(), detail: e.to_string() })?;
                 if disk.version != 1 {
                     let detail = format!("version {} (expected 1)", disk.version);
@@ -143,11 +114,9 @@ impl State {
                 }
                 Ok(Self { cursor: disk.cursor, recent: Recent::new(remember, disk.recent), path })
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
-                path,
-                cursor: Cursor { done_until: start, window: None },
-                recent: Recent::new(remember, vec![]),
-            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Self { path, cursor: initial, recent: Recent::new(remember, vec![]) })
+            }
             Err(e) => Err(io(e)),
         }
     }
@@ -204,13 +173,19 @@ mod tests {
 
     use super::*;
 
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Cursor {
+        done_until: String,
+        page: u32,
+    }
+
     #[test]
     fn round_trips_with_mode_0600_and_bounds_the_recent_ids() {
         let dir = tempfile::tempdir().unwrap();
-        let start = "2026-11-25T00:00:00Z".parse().unwrap();
-        let mut s = State::load(dir.path(), "psp", start, 2).unwrap();
-        assert_eq!(s.cursor, Cursor { done_until: start, window: None });
-        s.cursor.window = Some(Window { next_page: 3, ..Window::new(start, start + chrono::Duration::hours(1)) });
+        let start = Cursor { done_until: "2026-11-25T00:00:00Z".into(), page: 0 };
+        let mut s = State::load(dir.path(), "psp", start.clone(), 2).unwrap();
+        assert_eq!(s.cursor, start);
+        s.cursor.page = 3;
         for id in ["a", "b", "c", "b"] {
             s.recent.insert(id.into());
         }
@@ -218,7 +193,7 @@ mod tests {
         s.save().unwrap();
         let file = dir.path().join("psp.cursor.json");
         assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
-        let again = State::load(dir.path(), "psp", Utc::now(), 2).unwrap();
+        let again = State::load(dir.path(), "psp", start, 2).unwrap();
         assert_eq!(again.cursor, s.cursor);
         assert!(again.recent.contains("b") && again.recent.contains("c"));
         assert!(!dir.path().join("psp.cursor.json.tmp").exists());
@@ -228,6 +203,7 @@ mod tests {
     fn a_corrupt_state_is_an_error_not_a_restart_from_scratch() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("psp.cursor.json"), b"{not json").unwrap();
-        assert!(matches!(State::load(dir.path(), "psp", Utc::now(), 10), Err(StateError::Corrupt { .. })));
+        let start = Cursor { done_until: String::new(), page: 0 };
+        assert!(matches!(State::load(dir.path(), "psp", start, 10), Err(StateError::Corrupt { .. })));
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::base::Secret;
 use crate::sources::poll::client::ClientSettings;
+use crate::sources::poll::{client_problems, defaults};
 use crate::tls::ClientTls;
 
 /// `type: api_pix_poll` source.
@@ -48,29 +49,29 @@ pub struct ApiPixPollConfig {
     #[serde(default = "default_page_size")]
     pub page_size: u32,
     /// How long to wait once caught up with the present.
-    #[serde(default = "default_poll_interval", with = "humantime_serde")]
+    #[serde(default = "defaults::poll_interval", with = "humantime_serde")]
     pub poll_interval: Duration,
     /// Per-request timeout (token and pages).
-    #[serde(default = "default_timeout", with = "humantime_serde")]
+    #[serde(default = "defaults::timeout", with = "humantime_serde")]
     pub timeout: Duration,
     /// First retry delay after a 5xx, a 429 without `Retry-After` or a connection failure.
-    #[serde(default = "default_backoff_initial", with = "humantime_serde")]
+    #[serde(default = "defaults::backoff_initial", with = "humantime_serde")]
     pub backoff_initial: Duration,
     /// Largest computed retry delay.
-    #[serde(default = "default_backoff_max", with = "humantime_serde")]
+    #[serde(default = "defaults::backoff_max", with = "humantime_serde")]
     pub backoff_max: Duration,
     /// Longest `Retry-After` obeyed (a longer one is cut to this).
-    #[serde(default = "default_max_retry_after", with = "humantime_serde")]
+    #[serde(default = "defaults::max_retry_after", with = "humantime_serde")]
     pub max_retry_after: Duration,
     /// How early a token is renewed before it expires.
-    #[serde(default = "default_renew_before", with = "humantime_serde")]
+    #[serde(default = "defaults::renew_before", with = "humantime_serde")]
     pub token_renew_before: Duration,
     /// Largest page body read.
-    #[serde(default = "default_max_page_bytes")]
+    #[serde(default = "defaults::max_page_bytes")]
     pub max_page_bytes: usize,
     /// Event ids (and rejected items' digests) remembered, in the cursor file, to drop what an
     /// overlapping window returns again.
-    #[serde(default = "default_remember")]
+    #[serde(default = "defaults::remember")]
     pub remember_ids: usize,
 }
 
@@ -82,30 +83,6 @@ fn default_overlap() -> Duration {
 }
 const fn default_page_size() -> u32 {
     100
-}
-fn default_poll_interval() -> Duration {
-    Duration::from_secs(60)
-}
-fn default_timeout() -> Duration {
-    Duration::from_secs(30)
-}
-fn default_backoff_initial() -> Duration {
-    Duration::from_secs(1)
-}
-fn default_backoff_max() -> Duration {
-    Duration::from_secs(60)
-}
-fn default_max_retry_after() -> Duration {
-    Duration::from_secs(600)
-}
-fn default_renew_before() -> Duration {
-    Duration::from_secs(60)
-}
-const fn default_max_page_bytes() -> usize {
-    16 * 1024 * 1024
-}
-const fn default_remember() -> usize {
-    20_000
 }
 
 impl ApiPixPollConfig {
@@ -126,18 +103,8 @@ impl ApiPixPollConfig {
 
     /// Field problems, as (field, message).
     pub fn field_problems(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        for (field, url) in [("base_url", &self.base_url), ("token_url", &self.token_url)] {
-            if !(url.starts_with("http://") || url.starts_with("https://")) || reqwest::Url::parse(url).is_err() {
-                out.push((field, "expected an http:// or https:// URL".into()));
-            }
-        }
-        if let Some(tls) = &self.tls {
-            out.extend(tls.problems());
-        }
-        if self.client_id.is_empty() {
-            out.push(("client_id", "expected a client id".into()));
-        }
+        let urls = [("base_url", self.base_url.as_str()), ("token_url", self.token_url.as_str())];
+        let mut out = client_problems(urls, self.tls.as_ref(), &self.client_id, self.max_page_bytes, self.remember_ids);
         if self.window.is_zero() {
             out.push(("window", "expected a positive duration".into()));
         }
@@ -146,9 +113,6 @@ impl ApiPixPollConfig {
         }
         if !(1..=1000).contains(&self.page_size) {
             out.push(("page_size", "expected 1 to 1000".into()));
-        }
-        if self.max_page_bytes == 0 || self.remember_ids == 0 {
-            out.push(("max_page_bytes", "expected positive numbers for max_page_bytes and remember_ids".into()));
         }
         out
     }

@@ -20,7 +20,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, SubsecRound, Utc};
 
 use chrono::SecondsFormat;
@@ -33,8 +32,9 @@ use crate::lifecycle::task::{
 };
 use crate::lifecycle::{ChildGuard, Control, ProgressReporter};
 use crate::sources::pipeline::{RecordStatus, Submission, submit};
-use crate::sources::poll::client::{self, Api, Attempt};
-use crate::sources::poll::state::{self, State};
+use crate::sources::poll::client::{Api, Attempt};
+use crate::sources::poll::state::State;
+use crate::sources::poll::{PollError, backoff};
 use crate::sources::{CheckContext, SourceDeps, SourceKind};
 use crate::telemetry::propagation::TraceParent;
 
@@ -56,20 +56,6 @@ impl SourceKind for ApiPixPollConfig {
         let progress = guard.progress_reporter();
         TaskActor::new(guard, task(self.clone(), deps, progress), Placement::Current).start().recipient()
     }
-}
-
-/// Why a poller stopped (the supervisor restarts it with backoff).
-#[derive(Debug, thiserror::Error)]
-enum PollError {
-    /// The state file cannot be read or written.
-    #[error("cursor: {0}")]
-    State(#[from] state::StateError),
-    /// The HTTP client cannot be built (TLS files).
-    #[error(transparent)]
-    Client(#[from] client::ClientError),
-    /// The API or the token endpoint refused in a way retrying does not fix.
-    #[error("{0}")]
-    Refused(String),
 }
 
 /// The task of a poller.
@@ -342,8 +328,4 @@ fn query(w: &Window, page_size: u32) -> [(&'static str, String); 4] {
         ("paginacao.paginaAtual", w.next_page.to_string()),
         ("paginacao.itensPorPagina", page_size.to_string()),
     ]
-}
-
-fn backoff(min: Duration, max: Duration) -> impl Iterator<Item = Duration> {
-    ExponentialBuilder::default().with_min_delay(min).with_max_delay(max).with_jitter().without_max_times().build()
 }

@@ -8,6 +8,7 @@
 
 pub mod api_pix_poll;
 pub mod decoding;
+pub mod dict_poll;
 pub mod file;
 pub mod generator;
 pub mod http;
@@ -39,6 +40,8 @@ kind_registry! {
         Generator(generator::GeneratorSourceConfig) = "generator",
         /// Pulls the Pix received from a PSP's API Pix (`GET /pix`, OAuth2 over mutual TLS).
         ApiPixPoll(api_pix_poll::config::ApiPixPollConfig) = "api_pix_poll",
+        /// Pulls the DICT's infraction reports and MED refunds changed since its cursor.
+        DictPoll(dict_poll::config::DictPollConfig) = "dict_poll",
     }
 }
 

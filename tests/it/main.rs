@@ -22,6 +22,7 @@ mod delta;
 mod delta_dedupe;
 #[cfg(feature = "delta")]
 mod demo;
+mod dict_poll;
 mod drain_reload;
 mod file_source;
 mod fixtures;

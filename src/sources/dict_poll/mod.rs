@@ -1,0 +1,309 @@
+//! The DICT poller (`type: dict_poll`): a participant reads the infraction reports and MED
+//! refunds the DICT changed, `GET {base_url}/infraction-reports` and `GET {base_url}/refunds`
+//! with `Participant`, `ModifiedAfter` (its cursor, one per list) and `Limit`, each page decoded
+//! by the `dict_xml` format into `fraud_report` records (`page`) and submitted through the shared
+//! pipeline (`sources::pipeline`). The HTTP side (OAuth2 client credentials over mutual TLS,
+//! `Retry-After`) and the state file are the shared `sources::poll` pieces.
+//!
+//! Delivery: a page's records are submitted until every one is acknowledged by Kafka; only then
+//! does the list's cursor move to the newest `LastModified` of the page, durably. The next page
+//! is asked from that instant while `HasMoreElements` is true; what the DICT returns again (the
+//! reports modified at that very instant, or a page re-read after a crash) is dropped by event
+//! id (the recent ids kept in the state file). Once both lists say `HasMoreElements` false, the
+//! poller waits `poll_interval`.
+
+pub mod config;
+mod page;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use self::config::DictPollConfig;
+use crate::lifecycle::task::{
+    Placement, RunSignal, RunState, TaskActor, TaskEnd, TaskFactory, blocking, is_stopping, wait_while_paused,
+};
+use crate::lifecycle::{ChildGuard, Control, ProgressReporter};
+use crate::sources::pipeline::{ItemInput, RecordStatus, Submission, submit};
+use crate::sources::poll::client::{Api, Attempt};
+use crate::sources::poll::state::State;
+use crate::sources::poll::{PollError, backoff};
+use crate::sources::{CheckContext, SourceDeps, SourceKind};
+use crate::telemetry::propagation::TraceParent;
+
+/// How long one submission may wait for Kafka before its unavailable records are retried.
+const SUBMIT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The lists polled: cursor name and path.
+const LISTS: [(List, &str); 2] = [(List::InfractionReports, "infraction-reports"), (List::Refunds, "refunds")];
+
+#[derive(Debug, Clone, Copy)]
+enum List {
+    InfractionReports,
+    Refunds,
+}
+
+/// Where the poller is: every report of a list modified up to this instant was published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// `ModifiedAfter` of the next infraction-reports page.
+    pub infraction_reports: DateTime<Utc>,
+    /// `ModifiedAfter` of the next refunds page.
+    pub refunds: DateTime<Utc>,
+}
+
+impl Cursor {
+    fn of(&mut self, list: List) -> &mut DateTime<Utc> {
+        match list {
+            List::InfractionReports => &mut self.infraction_reports,
+            List::Refunds => &mut self.refunds,
+        }
+    }
+}
+
+impl SourceKind for DictPollConfig {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn problems(&self, _ctx: &CheckContext) -> Vec<(&'static str, String)> {
+        self.field_problems()
+    }
+    fn start(&self, deps: SourceDeps, guard: ChildGuard) -> actix::Recipient<Control> {
+        use actix::Actor;
+        let progress = guard.progress_reporter();
+        TaskActor::new(guard, task(self.clone(), deps, progress), Placement::Current).start().recipient()
+    }
+}
+
+fn task(cfg: DictPollConfig, deps: SourceDeps, progress: ProgressReporter) -> TaskFactory {
+    Box::new(move |stop| {
+        Box::pin(async move {
+            match run(cfg, deps, progress, stop).await {
+                Ok(()) => TaskEnd::Stopped,
+                Err(e) => TaskEnd::Failed(e.to_string()),
+            }
+        })
+    })
+}
+
+struct Poller {
+    cfg: DictPollConfig,
+    deps: SourceDeps,
+    id: Arc<str>,
+    api: Api,
+    state: State<Cursor>,
+    progress: ProgressReporter,
+    last_poll_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    pages_read: u64,
+}
+
+async fn run(
+    cfg: DictPollConfig,
+    deps: SourceDeps,
+    progress: ProgressReporter,
+    mut stop: RunSignal,
+) -> Result<(), PollError> {
+    let start = cfg.start_at.unwrap_or_else(Utc::now);
+    let (dir, id, remember) = (cfg.state_dir.clone(), cfg.id.clone(), cfg.remember_ids);
+    let initial = Cursor { infraction_reports: start, refunds: start };
+    let state = blocking(move || State::load(&dir, &id, initial, remember)).await?;
+    let api = Api::new(&cfg.client_settings())?;
+    let id: Arc<str> = Arc::from(cfg.id.as_str());
+    let mut p = Poller { cfg, deps, id, api, state, progress, last_poll_at: None, last_error: None, pages_read: 0 };
+    p.report();
+    loop {
+        let mut more = false;
+        for (list, path) in LISTS {
+            if !wait_while_paused(&mut stop).await {
+                return Ok(());
+            }
+            let Some(body) = p.fetch(list, path, &mut stop).await? else { return Ok(()) };
+            let inputs = page::decode(&body, &p.deps.validation, &p.id);
+            let newest = page::newest(&inputs);
+            if !p.publish(inputs, &stop).await? {
+                return Ok(());
+            }
+            more |= p.advance(list, newest, page::has_more(&body)).await?;
+        }
+        if !more {
+            let _ = tokio::time::timeout(p.cfg.poll_interval, stop.wait_for(|s| *s == RunState::Stopping)).await;
+            if is_stopping(&stop) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Poller {
+    /// Gets a list's next page, retrying with backoff (the server's `Retry-After` first).
+    async fn fetch(&mut self, list: List, path: &str, stop: &mut RunSignal) -> Result<Option<Vec<u8>>, PollError> {
+        let url = format!("{}/{path}", self.cfg.base_url.trim_end_matches('/'));
+        let after = self.state.cursor.of(list).to_rfc3339_opts(SecondsFormat::Millis, true);
+        let query = [
+            ("Participant", self.cfg.participant.clone()),
+            ("ModifiedAfter", after),
+            ("Limit", self.cfg.limit.to_string()),
+        ];
+        let mut delays = backoff(self.cfg.backoff_initial, self.cfg.backoff_max);
+        loop {
+            let attempt = tokio::select! {
+                a = self.api.page(&url, &query) => a,
+                _ = stop.wait_for(|s| *s == RunState::Stopping) => return Ok(None),
+            };
+            self.last_poll_at = Some(Utc::now());
+            let (after, why) = match attempt {
+                Attempt::Page(body) => {
+                    self.last_error = None;
+                    return Ok(Some(body));
+                }
+                Attempt::Refused(why) => return Err(PollError::Refused(why)),
+                Attempt::Retry { after, why } => (after, why),
+            };
+            let delay = after
+                .map_or_else(|| delays.next().unwrap_or(self.cfg.backoff_max), |a| a.min(self.cfg.max_retry_after));
+            tracing::warn!(source = %self.id, list = path, %why, ?delay, "DICT page not read; retrying.");
+            self.last_error = Some(why);
+            self.report();
+            let _ = tokio::time::timeout(delay, stop.wait_for(|s| *s == RunState::Stopping)).await;
+            if is_stopping(stop) {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Submits a page's inputs until every record is durable (the ids of those Kafka took are
+    /// saved meanwhile, so a restart drops them); `false`: asked to stop meanwhile.
+    async fn publish(&mut self, mut inputs: Vec<ItemInput>, stop: &RunSignal) -> Result<bool, PollError> {
+        let mut delays = backoff(Duration::from_millis(100), Duration::from_secs(10));
+        loop {
+            inputs = self.deliver(inputs).await;
+            if inputs.is_empty() {
+                return Ok(true);
+            }
+            self.save().await?;
+            if is_stopping(stop) {
+                return Ok(false);
+            }
+            let delay = delays.next().unwrap_or(Duration::from_secs(10));
+            tracing::warn!(source = %self.id, items = inputs.len(), ?delay, "Kafka did not acknowledge; retrying those items.");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Submits what was not published before; returns the inputs Kafka did not acknowledge.
+    async fn deliver(&mut self, inputs: Vec<ItemInput>) -> Vec<ItemInput> {
+        let mut keys: HashMap<usize, Vec<String>> = HashMap::new();
+        let mut items = Vec::new();
+        let mut dropped = 0u64;
+        for mut input in inputs {
+            let recent = &self.state.recent;
+            let mine = match &mut input.verdict {
+                Ok(events) => {
+                    let before = events.len();
+                    events.retain(|e| !recent.contains(&key(e.category().as_str(), e.event_id())));
+                    dropped += (before - events.len()) as u64;
+                    events.iter().map(|e| key(e.category().as_str(), e.event_id())).collect::<Vec<_>>()
+                }
+                Err(_) => {
+                    let k = key("rejected", &format!("{}:{}", digest(&input.bytes), input.index));
+                    if recent.contains(&k) { vec![] } else { vec![k] }
+                }
+            };
+            if mine.is_empty() {
+                dropped += u64::from(input.verdict.is_err());
+                continue;
+            }
+            keys.insert(input.index, mine);
+            items.push(input);
+        }
+        self.deps.metrics.source_records.with_label_values(&[&*self.id, "duplicate"]).inc_by(dropped);
+        if items.is_empty() {
+            return Vec::new();
+        }
+        let retry: Vec<ItemInput> = items.iter().map(clone_input).collect();
+        let report = submit(&self.deps, self.submission(items)).await;
+        let mut unavailable = Vec::new();
+        for r in &report.results {
+            if r.status == RecordStatus::Unavailable {
+                unavailable.push(r.index);
+            } else if let Some(k) = r.event_id.as_ref().zip(r.category).map(|(id, cat)| key(cat, id)) {
+                self.state.recent.insert(k);
+            } else if let Some(ks) = keys.get(&r.index) {
+                ks.iter().for_each(|k| self.state.recent.insert(k.clone()));
+            }
+        }
+        retry.into_iter().filter(|i| unavailable.contains(&i.index)).collect()
+    }
+
+    fn submission(&self, items: Vec<ItemInput>) -> Submission {
+        Submission {
+            source_id: self.id.clone(),
+            content_type: "application/xml".into(),
+            received_at: Utc::now(),
+            trace: TraceParent::continue_or_new(None, None),
+            items,
+            deadline: tokio::time::Instant::now() + SUBMIT_DEADLINE,
+            client: None,
+        }
+    }
+
+    /// Moves the list's cursor to the page's newest `LastModified`, durably. Returns whether to
+    /// ask for the next page at once (`HasMoreElements` and the cursor moved). A page that says
+    /// it has more but moved nothing (every report modified at the cursor's instant) cannot be
+    /// paged past: the source fails, naming `limit`.
+    async fn advance(&mut self, list: List, newest: Option<DateTime<Utc>>, has_more: bool) -> Result<bool, PollError> {
+        self.pages_read += 1;
+        let cursor = self.state.cursor.of(list);
+        let moved = newest.is_some_and(|n| n > *cursor);
+        if let Some(n) = newest.filter(|_| moved) {
+            *cursor = n;
+        }
+        self.save().await?;
+        self.report();
+        if has_more && !moved {
+            let why = "a page said HasMoreElements but no report was newer than ModifiedAfter; raise `limit`";
+            return Err(PollError::Refused(why.into()));
+        }
+        Ok(has_more)
+    }
+
+    async fn save(&self) -> Result<(), PollError> {
+        let encoded = self.state.encoded()?;
+        Ok(blocking(move || encoded.write()).await?)
+    }
+
+    /// Publishes the cursor and last poll time to the admin API.
+    fn report(&self) {
+        let s = &self.state;
+        self.progress.report(serde_json::json!({
+            "cursor": s.cursor,
+            "last_poll_at": self.last_poll_at,
+            "last_error": self.last_error,
+            "pages_read": self.pages_read,
+            "tokens_issued": self.api.tokens_issued,
+            "recent_ids": s.recent.len(),
+        }));
+    }
+}
+
+fn clone_input(i: &ItemInput) -> ItemInput {
+    ItemInput {
+        index: i.index,
+        bytes: i.bytes.clone(),
+        verdict: i.verdict.clone(),
+        end_to_end_id: i.end_to_end_id.clone(),
+    }
+}
+
+fn key(category: &str, id: &str) -> String {
+    format!("{category}:{id}")
+}
+
+fn digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(bytes)[..16])
+}

@@ -32,6 +32,7 @@ async fn run(rows: usize, batch: usize, dedupe: bool) -> (f64, f64) {
         checkpoint_interval: 10,
         pii_salt: "bench-salt-0123456789abcdef".into(),
         dedupe: dedupe.then_some(DedupeConfig { window_days: 7, max_ids: usize::MAX }),
+        table: pix_delta::TableKind::Events,
     };
     let mut w = DeltaWriter::open_or_create(cfg.clone()).await.unwrap();
     let all: Vec<Row> = (0..rows)

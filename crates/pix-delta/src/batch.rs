@@ -11,17 +11,19 @@ use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::record_batch::RecordBatch;
 
 use crate::row::{Cell, Record};
-use crate::schema::{COLUMNS, Kind};
+use crate::schema::{Kind, TableKind};
 
-/// One batch holding `records`, with the columns of `schema` (looked up by name in [`COLUMNS`]).
-pub fn build(schema: SchemaRef, records: &[Record]) -> Result<RecordBatch, ArrowError> {
+/// One batch holding `records`, with the columns of `schema` (looked up by name in the columns of
+/// `table`).
+pub fn build(schema: SchemaRef, records: &[Record], table: TableKind) -> Result<RecordBatch, ArrowError> {
+    let columns = table.columns();
     let mut arrays = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
-        let index = COLUMNS
+        let index = columns
             .iter()
             .position(|c| c.name == field.name())
             .ok_or_else(|| ArrowError::SchemaError(format!("no column spec for `{}`", field.name())))?;
-        arrays.push(column(field, COLUMNS[index].kind, records.iter().map(|r| r.get(index)))?);
+        arrays.push(column(field, columns[index].kind, records.iter().map(|r| r.get(index)))?);
     }
     RecordBatch::try_new(schema, arrays)
 }

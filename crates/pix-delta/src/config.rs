@@ -1,5 +1,7 @@
 //! [`DeltaSinkConfig`]: what the writer needs to know. Plain data; [`crate::DeltaWriter`] checks it.
 
+pub use crate::schema::TableKind;
+
 /// Configuration of one Delta sink (one table, one application id).
 #[derive(Clone)]
 pub struct DeltaSinkConfig {
@@ -15,8 +17,11 @@ pub struct DeltaSinkConfig {
     /// Secret key of the PII hashes (at least [`crate::pii::MIN_SALT_LEN`] bytes). Must not change
     /// for the life of the table. Never logged: `Debug` redacts it.
     pub pii_salt: String,
-    /// Exactly once by event id as well as by offset (`None`: by offset only).
+    /// Exactly once by event id as well as by offset (`None`: by offset only). Events tables
+    /// only: a [`TableKind::FraudReports`] table ignores it (exactly once by offset).
     pub dedupe: Option<DedupeConfig>,
+    /// What the table holds: its columns, partitions and row conversion.
+    pub table: TableKind,
 }
 
 /// Exactly once by event id: a copy of an event that the topic-partition already wrote, within
@@ -38,6 +43,7 @@ impl std::fmt::Debug for DeltaSinkConfig {
             .field("checkpoint_interval", &self.checkpoint_interval)
             .field("pii_salt", &"**redacted**")
             .field("dedupe", &self.dedupe)
+            .field("table", &self.table)
             .finish()
     }
 }
@@ -78,6 +84,7 @@ mod tests {
             checkpoint_interval: default_checkpoint_interval(),
             pii_salt: "very-secret-salt-value".into(),
             dedupe: None,
+            table: TableKind::Events,
         };
         assert!(!format!("{cfg:?}").contains("very-secret"));
         assert_eq!(cfg.problems().len(), 2);

@@ -75,6 +75,15 @@
 //! transfer share it (one per category); `(kafka_topic, kafka_partition, kafka_offset)` is.
 //! An existing table with another layout is refused ([`DeltaSinkError::SchemaMismatch`]).
 //!
+//! A [`TableKind::FraudReports`] table ([`DeltaSinkConfig::table`]) holds `fraud_report` records
+//! (DICT infraction reports and MED refund requests) instead: its own columns
+//! ([`schema::FRAUD_REPORT_COLUMNS`]: report id, `end_to_end_id` to join with the events,
+//! transaction id, kind, infraction type or refund reason, status, analysis result, reporter,
+//! amount, times as UTC microseconds; free text only as the SHA-256 the record carries), the same
+//! Kafka coordinates and txn protocol, partitioned by `report_date` (`YYYY-MM-DD` of `created_at`
+//! in UTC, `event_time` when absent). Exactly once by offset only: a report's event id is its
+//! kind, id and status, so a re-sent state is a new record of the same offset-protected stream.
+//!
 //! # Personal data
 //!
 //! No personal value is written in clear. Tax ids (CPF/CNPJ of payer and payee), accounts
@@ -100,4 +109,5 @@ mod dedupe;
 pub use config::{DedupeConfig, DeltaSinkConfig, default_checkpoint_interval};
 pub use error::{DeltaSinkError, RowReject, Step};
 pub use row::Row;
+pub use schema::TableKind;
 pub use writer::{DeltaWriter, WriteOutcome};

@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::pii::PiiHasher;
-use crate::schema::{COLUMNS, ColumnSpec, Kind, Source};
+use crate::schema::{ColumnSpec, Kind, Source, TableKind};
 
-/// One consumed Kafka record holding a canonical Pix event.
+/// One consumed Kafka record holding a canonical Pix event (or, for a
+/// [`TableKind::FraudReports`] table, a `fraud_report` record).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// Topic it was consumed from.
@@ -39,15 +40,16 @@ pub enum Cell {
     StrList(Vec<String>),
 }
 
-/// A row converted into one cell per column of [`COLUMNS`], in order.
+/// A row converted into one cell per column of its table kind, in order.
 pub type Record = Vec<Cell>;
 
-/// Converts `row` into cells; `Err(reason)` names the column and the problem, never the value.
-pub fn to_record(row: &Row, pii: &PiiHasher) -> Result<Record, String> {
+/// Converts `row` into the cells of a `kind` table; `Err(reason)` names the column and the
+/// problem, never the value.
+pub fn to_record(row: &Row, pii: &PiiHasher, kind: TableKind) -> Result<Record, String> {
     if !row.event.is_object() {
         return Err("not_an_object".to_owned());
     }
-    COLUMNS.iter().map(|column| cell(row, column, pii)).collect()
+    kind.columns().iter().map(|column| cell(row, column, pii)).collect()
 }
 
 fn cell(row: &Row, column: &ColumnSpec, pii: &PiiHasher) -> Result<Cell, String> {
@@ -55,10 +57,8 @@ fn cell(row: &Row, column: &ColumnSpec, pii: &PiiHasher) -> Result<Cell, String>
         Source::KafkaTopic => Cell::Str(row.topic.clone()),
         Source::KafkaPartition => Cell::I32(row.partition),
         Source::KafkaOffset => Cell::I64(row.offset),
-        Source::EventDate => match row.event.get("event_time").and_then(Value::as_str) {
-            Some(text) => Cell::Str(parse_time(text, "event_time")?.format("%Y-%m-%d").to_string()),
-            None => Cell::Null,
-        },
+        Source::EventDate => date_of(&row.event, &["event_time"])?,
+        Source::ReportDate => date_of(&row.event, &["created_at", "event_time"])?,
         Source::Json(pointer) => match row.event.pointer(pointer) {
             None | Some(Value::Null) => Cell::Null,
             Some(value) => convert(value, column)?,
@@ -105,6 +105,16 @@ fn convert(value: &Value, column: &ColumnSpec) -> Result<Cell, String> {
     })
 }
 
+/// `YYYY-MM-DD` (UTC) of the first of `members` present.
+fn date_of(event: &Value, members: &[&str]) -> Result<Cell, String> {
+    for member in members {
+        if let Some(text) = event.get(*member).and_then(Value::as_str) {
+            return Ok(Cell::Str(parse_time(text, member)?.format("%Y-%m-%d").to_string()));
+        }
+    }
+    Ok(Cell::Null)
+}
+
 fn parse_time(text: &str, column: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| format!("time:{column}"))
 }
@@ -138,7 +148,7 @@ fn format_micros(micros: i64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::COLUMNS;
+    use crate::schema::{COLUMNS, FRAUD_REPORT_COLUMNS};
 
     fn pii() -> PiiHasher {
         PiiHasher::new(b"test-salt-0123456789").unwrap()
@@ -171,7 +181,7 @@ mod tests {
 
     #[test]
     fn converts_a_canonical_event_and_hashes_pii() {
-        let record = to_record(&row(sample()), &pii()).unwrap();
+        let record = to_record(&row(sample()), &pii(), TableKind::Events).unwrap();
         assert_eq!(get(&record, "event_date"), &Cell::Str("2026-11-25".into()));
         assert_eq!(get(&record, "category"), &Cell::Str("payment".into()));
         assert_eq!(get(&record, "amount_cents"), &Cell::I64(15025));
@@ -194,13 +204,36 @@ mod tests {
     fn rejects_name_the_column_not_the_value() {
         let mut event = sample();
         event.as_object_mut().unwrap().remove("event_time");
-        assert_eq!(to_record(&row(event), &pii()).unwrap_err(), "missing:event_time");
+        assert_eq!(to_record(&row(event), &pii(), TableKind::Events).unwrap_err(), "missing:event_time");
         let mut event = sample();
         event["amount_cents"] = "15025".into();
-        assert_eq!(to_record(&row(event), &pii()).unwrap_err(), "type:amount_cents");
+        assert_eq!(to_record(&row(event), &pii(), TableKind::Events).unwrap_err(), "type:amount_cents");
         let mut event = sample();
         event["settled_at"] = "yesterday".into();
-        assert_eq!(to_record(&row(event), &pii()).unwrap_err(), "time:settled_at");
-        assert_eq!(to_record(&row(Value::Null), &pii()).unwrap_err(), "not_an_object");
+        assert_eq!(to_record(&row(event), &pii(), TableKind::Events).unwrap_err(), "time:settled_at");
+        assert_eq!(to_record(&row(Value::Null), &pii(), TableKind::Events).unwrap_err(), "not_an_object");
+    }
+
+    #[test]
+    fn a_fraud_report_is_dated_by_its_creation_time_in_utc() {
+        let report = serde_json::json!({
+            "schema": "fraud_report", "schema_version": "1", "category": "fraud_report",
+            "event_id": "INFRACTION_REPORT:91d65e98-97c0-4b0f-b577-73625da1f9fc:OPEN",
+            "report_kind": "INFRACTION_REPORT", "report_id": "91d65e98-97c0-4b0f-b577-73625da1f9fc",
+            "end_to_end_id": "E9999901012341234123412345678900", "status": "OPEN",
+            "created_at": "2026-11-24T23:59:59.000-03:00", "event_time": "2026-11-26T10:00:00.000Z",
+            "ingested_at": "2026-11-26T10:00:01.000Z", "details_sha256": "ab".repeat(32),
+            "source": {"kind": "dict_xml", "item_index": 0, "raw_sha256": "00", "id": "dict"}, "flags": []
+        });
+        let record = to_record(&row(report.clone()), &pii(), TableKind::FraudReports).unwrap();
+        let at = |name: &str| &record[FRAUD_REPORT_COLUMNS.iter().position(|c| c.name == name).unwrap()];
+        assert_eq!(at("report_date"), &Cell::Str("2026-11-25".into()));
+        assert_eq!(at("end_to_end_id"), &Cell::Str("E9999901012341234123412345678900".into()));
+        assert_eq!(at("amount_cents"), &Cell::Null);
+        let mut no_creation = report;
+        no_creation.as_object_mut().unwrap().remove("created_at");
+        let record = to_record(&row(no_creation), &pii(), TableKind::FraudReports).unwrap();
+        let i = FRAUD_REPORT_COLUMNS.iter().position(|c| c.name == "report_date").unwrap();
+        assert_eq!(record[i], Cell::Str("2026-11-26".into()));
     }
 }

@@ -17,7 +17,7 @@ use crate::error::{DeltaSinkError, RowReject, Step};
 use crate::offsets::{self, TopicPartition};
 use crate::pii::PiiHasher;
 use crate::row::{self, Row};
-use crate::schema::{self, PARTITION_COLUMNS};
+use crate::schema::{self, TableKind};
 
 /// What one [`DeltaWriter::write`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +58,8 @@ impl std::fmt::Debug for DeltaWriter {
 }
 
 impl DeltaWriter {
-    /// Opens the table at `cfg.table_uri`, creating it (schema from [`crate::schema::COLUMNS`],
-    /// partitioned by `event_date`, `category`) when there is none; fails with
+    /// Opens the table at `cfg.table_uri`, creating it (columns and partitions of `cfg.table`, see
+    /// [`TableKind`]) when there is none; fails with
     /// [`DeltaSinkError::SchemaMismatch`] when an existing table has another layout.
     pub async fn open_or_create(cfg: DeltaSinkConfig) -> Result<Self, DeltaSinkError> {
         let problems = cfg.problems();
@@ -76,16 +76,17 @@ impl DeltaWriter {
             // segment" (docs/engineering-notes.md §2).
             table = table
                 .create()
-                .with_columns(schema::delta_fields())
-                .with_partition_columns(PARTITION_COLUMNS)
+                .with_columns(schema::delta_fields(cfg.table))
+                .with_partition_columns(cfg.table.partition_columns().to_vec())
                 .with_save_mode(SaveMode::Ignore)
-                .with_comment("Pix events (pix-ingest Delta sink); PII only as keyed hashes")
+                .with_comment(cfg.table.comment())
                 .with_commit_properties(CommitProperties::default().with_create_checkpoint(false))
                 .await
                 .map_err(DeltaSinkError::delta(uri, Step::Create))?;
             tracing::info!(table = uri, "Created the Delta table.");
         }
-        let dedupe = cfg.dedupe.map(|d| EventDedupe::new(d.window_days, d.max_ids));
+        let dedupe =
+            cfg.dedupe.filter(|_| cfg.table == TableKind::Events).map(|d| EventDedupe::new(d.window_days, d.max_ids));
         let writer = Self { cfg, table, pii, dedupe };
         writer.check_schema()?;
         Ok(writer)
@@ -95,7 +96,8 @@ impl DeltaWriter {
         let uri = self.cfg.table_uri.as_str();
         let snapshot = self.table.snapshot().map_err(DeltaSinkError::delta(uri, Step::Open))?;
         let table_schema = snapshot.schema();
-        let problems = schema::differences(table_schema.fields(), snapshot.metadata().partition_columns());
+        let problems =
+            schema::differences(self.cfg.table, table_schema.fields(), snapshot.metadata().partition_columns());
         if problems.is_empty() {
             Ok(())
         } else {
@@ -210,7 +212,7 @@ impl DeltaWriter {
         let mut writer = RecordBatchWriter::for_table(&self.table)
             .map_err(DeltaSinkError::delta(uri, Step::WriteFiles))?
             .with_commit_properties(properties);
-        let batch = batch::build(writer.arrow_schema(), &records)
+        let batch = batch::build(writer.arrow_schema(), &records, self.cfg.table)
             .map_err(|source| DeltaSinkError::Arrow { table_uri: uri.to_owned(), source })?;
         writer.write(batch).await.map_err(DeltaSinkError::delta(uri, Step::WriteFiles))?;
         // On a failed commit the uploaded files stay unreferenced (a later VACUUM removes them);
@@ -245,7 +247,7 @@ impl DeltaWriter {
         let mut records = Vec::with_capacity(rows.len());
         let mut rejects = Vec::new();
         for row in rows {
-            match row::to_record(row, &self.pii) {
+            match row::to_record(row, &self.pii, self.cfg.table) {
                 Ok(record) => records.push(record),
                 Err(reason) => rejects.push(RowReject {
                     topic: row.topic.clone(),

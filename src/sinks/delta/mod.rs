@@ -78,6 +78,7 @@ impl DeltaSinkConfig {
                 window_days: u32::try_from(self.dedupe_window.as_secs().div_ceil(86_400)).unwrap_or(u32::MAX),
                 max_ids: self.dedupe_max_ids,
             }),
+            table: pix_delta::TableKind::Events,
         }
     }
 

@@ -17,6 +17,7 @@ pub fn config(dir: &Path, checkpoint_interval: u64) -> DeltaSinkConfig {
         checkpoint_interval,
         pii_salt: SALT.into(),
         dedupe: None,
+        table: pix_delta::TableKind::Events,
     }
 }
 

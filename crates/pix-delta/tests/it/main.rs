@@ -6,5 +6,6 @@
 mod by_event_id;
 mod exactly_once;
 mod fixtures;
+mod fraud_reports;
 mod layout;
 mod python_reader;

@@ -82,6 +82,10 @@ def check_container(where, c, pod, config, ingest):
     for name, e in env.items():
         if SECRETISH.search(name) and "value" in e:
             problem(where, f"{name} has a literal value: a secret must come from a Secret")
+    if not ingest:
+        ref = env.get("PIX_INGEST_KAFKA_INSTANCE_ID", {}).get("valueFrom", {}).get("fieldRef", {})
+        if ref.get("fieldPath") != "metadata.name":
+            problem(where, "sink pods must join their groups as static members named after the pod (PIX_INGEST_KAFKA_INSTANCE_ID)")
     wanted = set(VAR.findall(json.dumps(config)))
     if not c.get("envFrom"):
         for name, default in wanted:

@@ -78,6 +78,13 @@ sources or sinks, the admin listener and the shutdown timings. Call with
 - name: OTEL_SERVICE_NAME
   value: pix-ingest-{{ .component }}
 {{- end }}
+{{- if eq .component "sinks" }}
+{{- /* A StatefulSet pod keeps its name across restarts: its sinks rejoin their consumer groups
+     as the same static members and take their partitions back at once (kafka.instance_id). */}}
+- name: PIX_INGEST_KAFKA_INSTANCE_ID
+  valueFrom:
+    fieldRef: { fieldPath: metadata.name }
+{{- end }}
 {{- range $name, $value := $v.env }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}

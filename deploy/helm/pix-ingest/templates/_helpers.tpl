@@ -57,6 +57,9 @@ sources or sinks, the admin listener and the shutdown timings. Call with
 {{- if $v.admin.tokenSecret.secretName -}}
 {{- $_ := set $admin "token" "${PIX_INGEST_ADMIN_TOKEN}" -}}
 {{- end -}}
+{{- with $v.admin.allowedEnv -}}
+{{- $_ := set $admin "allowed_env" . -}}
+{{- end -}}
 {{- $shutdown := dict "grace" (printf "%vs" $v.shutdown.graceSeconds) -}}
 {{- if ne (int $v.shutdown.drainDelaySeconds) 5 -}}
 {{- $_ := set $shutdown "drain_delay" (printf "%vs" $v.shutdown.drainDelaySeconds) -}}

@@ -24,6 +24,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends pkg-config libs
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock rust-toolchain.toml build.rs ./
+COPY .cargo ./.cargo
 COPY crates ./crates
 COPY src ./src
 COPY config ./config

@@ -73,6 +73,12 @@ enum SchemaName {
     FraudReport,
 }
 
+/// jemalloc, not glibc's malloc: after a burst of hostile requests glibc kept the freed memory
+/// (resident stayed at the peak); jemalloc's background thread returns it to the OS within about a
+/// second of the decay set in `.cargo/config.toml` (README, "Memory and deadlines").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::CheckConfig { config } => {

@@ -6,6 +6,7 @@
 //!  sources (one actor each) --decode+validate--> TopicRouter --> pix.pagamentos / pix.recebimentos / pix.estornos
 //!          |                                         |                       |
 //!          +--- invalid / refused ---> DeadLetter ---+--> pix.dlq            +--> sinks (Delta, HTTP, file)
+//!  (fraud reports go to pix.infracoes, keyed like the payment they label)
 //! ```
 //!
 //! # Who owns what (dependencies point down this list; `scripts/layers` checks it)
@@ -15,8 +16,8 @@
 //! - [`supervisor`]: the registry of every actor (sources, sinks, router, dead letter), restarts
 //!   with backoff, FAILED, readiness, and the persisted changes of the admin API.
 //! - [`config`]: the root of the YAML schema, loading, `${VAR}`, overrides, cross-section checks.
-//! - [`sources`]: source actors (HTTP, file, generator) and the shared pipeline (route +
-//!   dead-letter + per-record report). [`sinks`]: consumer actors (Delta, HTTP scoring, file)
+//! - [`sources`]: source actors (HTTP, file, generator, the API Pix and DICT pollers) and the
+//!   shared pipeline (route + dead-letter + per-record report). [`sinks`]: consumer actors (Delta, HTTP scoring, file)
 //!   and the shared consume -> batch -> write -> dead-letter -> flush -> commit loop.
 //! - [`router`]: the TopicRouter actor (producer, routing table, batch acknowledgements).
 //!   [`dead_letter`]: the DeadLetter actor and the dead-letter record.
@@ -26,8 +27,9 @@
 //! - [`tls`]: rustls server and client configurations from PEM files, reloaded when they change;
 //!   the client certificate's identity of a connection.
 //! - [`base`]: secrets, the environment, tagged config entries, the kind registry.
-//! - crates: `pix-domain` (the canonical event and the one validator, no I/O) and `pix-delta`
-//!   (exactly-once Delta Lake storage, behind the default feature `delta`).
+//! - crates: `pix-domain` (the canonical event, the fraud report and the one validator, no I/O),
+//!   `pix-delta` (exactly-once Delta Lake storage, behind the default feature `delta`) and
+//!   `pix-dedupe` (the bounded index of event ids already delivered).
 
 pub mod admin;
 pub mod app;

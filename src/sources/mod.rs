@@ -160,7 +160,9 @@ mod tests {
     fn serialised_type_is_the_registered_name() {
         let yaml = "[{id: a, type: http, listen: 127.0.0.1:1}, {id: b, type: file, path: x, checkpoint_dir: d}, {id: c, type: generator}, \
                     {id: e, type: api_pix_poll, base_url: 'https://psp.example/v2', token_url: 'https://psp.example/oauth/token', \
-                     client_id: '**redacted**', client_secret: '**redacted**', state_dir: d}]"; // secrets serialise redacted
+                     client_id: '**redacted**', client_secret: '**redacted**', state_dir: d}, \
+                    {id: f, type: dict_poll, base_url: 'https://dict.example/api/v2', token_url: 'https://dict.example/oauth/token', \
+                     client_id: '**redacted**', client_secret: '**redacted**', participant: '99999010', state_dir: d}]"; // secrets serialise redacted
         let all: Vec<SourceConfig> = serde_saphyr::from_str(yaml).unwrap();
         assert_eq!(all.len(), SourceConfig::TYPE_NAMES.len(), "one example per registered kind");
         for s in &all {

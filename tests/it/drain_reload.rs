@@ -109,16 +109,7 @@ fn ids(admin: SocketAddr) -> Vec<String> {
 }
 
 fn files_under(dir: &Path) -> usize {
-    walk(dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "ndjson")).count()
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
-    }
-    out
+    crate::sinks::files(dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "ndjson")).count()
 }
 
 #[test]

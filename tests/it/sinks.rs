@@ -145,7 +145,8 @@ async fn http_sink_loses_nothing_while_the_service_is_down() {
     server.stop(true).await;
 }
 
-fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+/// Every file under `dir`, recursively (the sink tests' landing directories).
+pub(crate) fn files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = e.path();

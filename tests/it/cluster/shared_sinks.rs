@@ -16,7 +16,7 @@ use crate::wait::{holds, wait_until};
 /// event_id -> times written, over every complete file under `dir`.
 fn written(dir: &Path) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
-    for f in walk(dir) {
+    for f in crate::sinks::files(dir) {
         if f.to_string_lossy().ends_with(".tmp") {
             continue;
         }
@@ -24,15 +24,6 @@ fn written(dir: &Path) -> BTreeMap<String, usize> {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             *out.entry(v["event_id"].as_str().unwrap().to_owned()).or_insert(0) += 1;
         }
-    }
-    out
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
     }
     out
 }

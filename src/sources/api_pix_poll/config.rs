@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::base::Secret;
-use crate::sources::poll::client::ClientSettings;
 use crate::sources::poll::{client_problems, defaults};
 use crate::tls::ClientTls;
 
@@ -85,22 +84,9 @@ const fn default_page_size() -> u32 {
     100
 }
 
-impl ApiPixPollConfig {
-    /// What the shared poller client needs.
-    pub fn client_settings(&self) -> ClientSettings {
-        ClientSettings {
-            id: self.id.clone(),
-            token_url: self.token_url.clone(),
-            client_id: self.client_id.clone(),
-            client_secret: self.client_secret.clone(),
-            scope: self.scope.clone(),
-            tls: self.tls.clone(),
-            timeout: self.timeout,
-            token_renew_before: self.token_renew_before,
-            max_page_bytes: self.max_page_bytes,
-        }
-    }
+crate::sources::poll::poller_settings!(ApiPixPollConfig);
 
+impl ApiPixPollConfig {
     /// Field problems, as (field, message).
     pub fn field_problems(&self) -> Vec<(&'static str, String)> {
         let urls = [("base_url", self.base_url.as_str()), ("token_url", self.token_url.as_str())];

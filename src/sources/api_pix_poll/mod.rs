@@ -17,32 +17,24 @@ mod cursor;
 mod page;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, SubsecRound, Utc};
-
-use chrono::SecondsFormat;
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 
 use self::config::ApiPixPollConfig;
 use self::cursor::{Cursor, Window};
 use self::page::Keyed;
-use crate::lifecycle::task::{
-    Placement, RunSignal, RunState, TaskActor, TaskEnd, TaskFactory, blocking, is_stopping, wait_while_paused,
-};
+use crate::lifecycle::task::{RunSignal, blocking, wait_while_paused};
 use crate::lifecycle::{ChildGuard, Control, ProgressReporter};
-use crate::sources::pipeline::{RecordStatus, Submission, submit};
-use crate::sources::poll::client::{Api, Attempt};
+use crate::sources::pipeline::{RecordStatus, submit};
+use crate::sources::poll::client::Api;
+use crate::sources::poll::session::{self, Session};
 use crate::sources::poll::state::State;
 use crate::sources::poll::{PollError, backoff};
 use crate::sources::{CheckContext, SourceDeps, SourceKind};
-use crate::telemetry::propagation::TraceParent;
 
 /// Pages in a row that are not GET /pix answers before the source gives up (and is restarted).
 const MAX_UNREADABLE: u32 = 3;
-
-/// How long one submission may wait for Kafka before its unavailable records are retried.
-const SUBMIT_DEADLINE: Duration = Duration::from_secs(30);
 
 impl SourceKind for ApiPixPollConfig {
     fn id(&self) -> &str {
@@ -52,37 +44,17 @@ impl SourceKind for ApiPixPollConfig {
         self.field_problems()
     }
     fn start(&self, deps: SourceDeps, guard: ChildGuard) -> actix::Recipient<Control> {
-        use actix::Actor;
-        let progress = guard.progress_reporter();
-        TaskActor::new(guard, task(self.clone(), deps, progress), Placement::Current).start().recipient()
+        session::start(self.clone(), deps, guard, run)
     }
-}
-
-/// The task of a poller.
-fn task(cfg: ApiPixPollConfig, deps: SourceDeps, progress: ProgressReporter) -> TaskFactory {
-    Box::new(move |stop| {
-        Box::pin(async move {
-            match run(cfg, deps, progress, stop).await {
-                Ok(()) => TaskEnd::Stopped,
-                Err(e) => TaskEnd::Failed(e.to_string()),
-            }
-        })
-    })
 }
 
 /// One poller's working state.
 struct Poller {
     cfg: ApiPixPollConfig,
-    deps: SourceDeps,
-    id: Arc<str>,
-    api: Api,
+    s: Session,
     /// `{base_url}/pix`.
     url: String,
     state: State<Cursor>,
-    progress: ProgressReporter,
-    last_poll_at: Option<DateTime<Utc>>,
-    last_error: Option<String>,
-    pages_read: u64,
 }
 
 async fn run(
@@ -96,11 +68,10 @@ async fn run(
     let initial = Cursor { done_until: start, window: None };
     let state = blocking(move || State::load(&dir, &id, initial, remember)).await?;
     let api = Api::new(&cfg.client_settings())?;
-    let id: Arc<str> = Arc::from(cfg.id.as_str());
+    let s = Session::new(&cfg.id, deps, api, cfg.retry(), progress);
     let url = format!("{}/pix", cfg.base_url.trim_end_matches('/'));
-    let mut p =
-        Poller { cfg, deps, id, api, url, state, progress, last_poll_at: None, last_error: None, pages_read: 0 };
-    p.report();
+    let mut p = Poller { cfg, s, url, state };
+    p.s.report(&p.state);
     loop {
         if !wait_while_paused(&mut stop).await {
             return Ok(());
@@ -112,7 +83,9 @@ async fn run(
                 continue;
             }
         };
-        let Some(body) = p.fetch(&window, &mut stop).await? else { return Ok(()) };
+        let what = format!("GET /pix page {}", window.next_page);
+        let query = query(&window, p.cfg.page_size);
+        let Some(body) = p.s.fetch(&p.url, &query, &what, &p.state, &mut stop).await? else { return Ok(()) };
         match p.publish(&body, &stop).await? {
             Some(pages) => p.advance(window, pages).await?,
             None => return Ok(()),
@@ -141,39 +114,6 @@ impl Poller {
         Ok(w)
     }
 
-    /// Gets the window's next page, retrying with backoff (the server's `Retry-After` first).
-    /// `None`: asked to stop meanwhile (nothing of the page was used).
-    async fn fetch(&mut self, window: &Window, stop: &mut RunSignal) -> Result<Option<Vec<u8>>, PollError> {
-        let mut delays = backoff(self.cfg.backoff_initial, self.cfg.backoff_max);
-        let query = query(window, self.cfg.page_size);
-        loop {
-            let attempt = tokio::select! {
-                a = self.api.page(&self.url, &query) => a,
-                _ = stop.wait_for(|s| *s == RunState::Stopping) => return Ok(None),
-            };
-            self.last_poll_at = Some(Utc::now());
-            let (after, why) = match attempt {
-                Attempt::Page(body) => {
-                    self.last_error = None;
-                    return Ok(Some(body));
-                }
-                Attempt::Refused(why) => return Err(PollError::Refused(why)),
-                Attempt::Retry { after, why } => (after, why),
-            };
-            let delay = match after {
-                Some(a) => a.min(self.cfg.max_retry_after),
-                None => delays.next().unwrap_or(self.cfg.backoff_max),
-            };
-            tracing::warn!(source = %self.id, page = window.next_page, %why, ?delay, "API Pix page not read; retrying.");
-            self.last_error = Some(why);
-            self.report();
-            let _ = tokio::time::timeout(delay, stop.wait_for(|s| *s == RunState::Stopping)).await;
-            if is_stopping(stop) {
-                return Ok(None);
-            }
-        }
-    }
-
     /// Publishes a page until every record is durable; returns the page count it announced.
     /// While Kafka keeps some records unacknowledged, the ids of those it took are saved (the
     /// cursor stays), so a restart re-reads the page without publishing them again; `None`: asked
@@ -188,18 +128,14 @@ impl Poller {
         };
         let mut first = Vec::new();
         let all: Vec<usize> = (0..docs.len()).collect();
-        let keyed = page::decode(&docs, &all, &mut first, &self.deps.validation, &self.id, received_at);
+        let keyed = page::decode(&docs, &all, &mut first, &self.s.deps.validation, &self.s.id, received_at);
         let mut pending = self.deliver(&digests, keyed).await;
         let mut delays = backoff(Duration::from_millis(100), Duration::from_secs(10));
         while !pending.is_empty() {
-            self.save().await?;
-            if is_stopping(stop) {
+            if !self.s.before_retry(&self.state, pending.len(), &mut delays, stop).await? {
                 return Ok(None);
             }
-            let delay = delays.next().unwrap_or(Duration::from_secs(10));
-            tracing::warn!(source = %self.id, items = pending.len(), ?delay, "Kafka did not acknowledge; retrying those items.");
-            tokio::time::sleep(delay).await;
-            let keyed = page::decode(&docs, &pending, &mut first, &self.deps.validation, &self.id, Utc::now());
+            let keyed = page::decode(&docs, &pending, &mut first, &self.s.deps.validation, &self.s.id, Utc::now());
             pending = self.deliver(&digests, keyed).await;
         }
         Ok(Some(pages))
@@ -235,11 +171,11 @@ impl Poller {
             doc_of.insert(input.index, doc);
             items.push(input);
         }
-        self.deps.metrics.source_records.with_label_values(&[&*self.id, "duplicate"]).inc_by(dropped);
+        self.s.deps.metrics.source_records.with_label_values(&[&*self.s.id, "duplicate"]).inc_by(dropped);
         if items.is_empty() {
             return Vec::new();
         }
-        let report = submit(&self.deps, self.submission(items)).await;
+        let report = submit(&self.s.deps, self.s.submission(items, "application/json")).await;
         let mut pending = Vec::new();
         for r in &report.results {
             if r.status == RecordStatus::Unavailable {
@@ -257,18 +193,6 @@ impl Poller {
         pending
     }
 
-    fn submission(&self, items: Vec<crate::sources::pipeline::ItemInput>) -> Submission {
-        Submission {
-            source_id: self.id.clone(),
-            content_type: "application/json".into(),
-            received_at: Utc::now(),
-            trace: TraceParent::continue_or_new(None, None),
-            items,
-            deadline: tokio::time::Instant::now() + SUBMIT_DEADLINE,
-            client: None,
-        }
-    }
-
     /// Moves the cursor past the page just published, durably, and reports it.
     /// A page that was not a GET /pix answer (`pages` None; it was dead-lettered whole) moves on
     /// with the count an earlier page gave, or to the next page when none did, up to
@@ -276,7 +200,7 @@ impl Poller {
     /// answering GET /pix; the supervisor restarts it with backoff).
     async fn advance(&mut self, mut window: Window, pages: Option<u32>) -> Result<(), PollError> {
         window.next_page += 1;
-        self.pages_read += 1;
+        self.s.pages_read += 1;
         if pages.is_some() {
             (window.pages, window.unreadable) = (pages, 0);
         } else {
@@ -290,32 +214,13 @@ impl Poller {
         } else {
             cursor.window = Some(window);
         }
-        self.save().await?;
-        self.report();
+        session::save(&self.state).await?;
+        self.s.report(&self.state);
         if give_up {
             let why = format!("{MAX_UNREADABLE} pages in a row were not GET /pix answers (each dead-lettered whole)");
             return Err(PollError::Refused(why));
         }
         Ok(())
-    }
-
-    /// Writes the state (on the blocking pool).
-    async fn save(&self) -> Result<(), PollError> {
-        let encoded = self.state.encoded()?;
-        Ok(blocking(move || encoded.write()).await?)
-    }
-
-    /// Publishes the cursor and last poll time to the admin API.
-    fn report(&self) {
-        let s = &self.state;
-        self.progress.report(serde_json::json!({
-            "cursor": s.cursor,
-            "last_poll_at": self.last_poll_at,
-            "last_error": self.last_error,
-            "pages_read": self.pages_read,
-            "tokens_issued": self.api.tokens_issued,
-            "recent_ids": s.recent.len(),
-        }));
     }
 }
 

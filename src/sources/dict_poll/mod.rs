@@ -16,26 +16,20 @@ pub mod config;
 mod page;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use self::config::DictPollConfig;
-use crate::lifecycle::task::{
-    Placement, RunSignal, RunState, TaskActor, TaskEnd, TaskFactory, blocking, is_stopping, wait_while_paused,
-};
+use crate::lifecycle::task::{RunSignal, RunState, blocking, is_stopping, wait_while_paused};
 use crate::lifecycle::{ChildGuard, Control, ProgressReporter};
-use crate::sources::pipeline::{ItemInput, RecordStatus, Submission, submit};
-use crate::sources::poll::client::{Api, Attempt};
+use crate::sources::pipeline::{ItemInput, RecordStatus, submit};
+use crate::sources::poll::client::Api;
+use crate::sources::poll::session::{self, Session};
 use crate::sources::poll::state::State;
 use crate::sources::poll::{PollError, backoff};
 use crate::sources::{CheckContext, SourceDeps, SourceKind};
-use crate::telemetry::propagation::TraceParent;
-
-/// How long one submission may wait for Kafka before its unavailable records are retried.
-const SUBMIT_DEADLINE: Duration = Duration::from_secs(30);
 
 /// The lists polled: cursor name and path.
 const LISTS: [(List, &str); 2] = [(List::InfractionReports, "infraction-reports"), (List::Refunds, "refunds")];
@@ -72,33 +66,14 @@ impl SourceKind for DictPollConfig {
         self.field_problems()
     }
     fn start(&self, deps: SourceDeps, guard: ChildGuard) -> actix::Recipient<Control> {
-        use actix::Actor;
-        let progress = guard.progress_reporter();
-        TaskActor::new(guard, task(self.clone(), deps, progress), Placement::Current).start().recipient()
+        session::start(self.clone(), deps, guard, run)
     }
-}
-
-fn task(cfg: DictPollConfig, deps: SourceDeps, progress: ProgressReporter) -> TaskFactory {
-    Box::new(move |stop| {
-        Box::pin(async move {
-            match run(cfg, deps, progress, stop).await {
-                Ok(()) => TaskEnd::Stopped,
-                Err(e) => TaskEnd::Failed(e.to_string()),
-            }
-        })
-    })
 }
 
 struct Poller {
     cfg: DictPollConfig,
-    deps: SourceDeps,
-    id: Arc<str>,
-    api: Api,
+    s: Session,
     state: State<Cursor>,
-    progress: ProgressReporter,
-    last_poll_at: Option<DateTime<Utc>>,
-    last_error: Option<String>,
-    pages_read: u64,
 }
 
 async fn run(
@@ -112,9 +87,9 @@ async fn run(
     let initial = Cursor { infraction_reports: start, refunds: start };
     let state = blocking(move || State::load(&dir, &id, initial, remember)).await?;
     let api = Api::new(&cfg.client_settings())?;
-    let id: Arc<str> = Arc::from(cfg.id.as_str());
-    let mut p = Poller { cfg, deps, id, api, state, progress, last_poll_at: None, last_error: None, pages_read: 0 };
-    p.report();
+    let s = Session::new(&cfg.id, deps, api, cfg.retry(), progress);
+    let mut p = Poller { cfg, s, state };
+    p.s.report(&p.state);
     loop {
         let mut more = false;
         for (list, path) in LISTS {
@@ -122,7 +97,7 @@ async fn run(
                 return Ok(());
             }
             let Some(body) = p.fetch(list, path, &mut stop).await? else { return Ok(()) };
-            let inputs = page::decode(&body, &p.deps.validation, &p.id);
+            let inputs = page::decode(&body, &p.s.deps.validation, &p.s.id);
             let newest = page::newest(&inputs);
             if !p.publish(inputs, &stop).await? {
                 return Ok(());
@@ -148,31 +123,7 @@ impl Poller {
             ("ModifiedAfter", after),
             ("Limit", self.cfg.limit.to_string()),
         ];
-        let mut delays = backoff(self.cfg.backoff_initial, self.cfg.backoff_max);
-        loop {
-            let attempt = tokio::select! {
-                a = self.api.page(&url, &query) => a,
-                _ = stop.wait_for(|s| *s == RunState::Stopping) => return Ok(None),
-            };
-            self.last_poll_at = Some(Utc::now());
-            let (after, why) = match attempt {
-                Attempt::Page(body) => {
-                    self.last_error = None;
-                    return Ok(Some(body));
-                }
-                Attempt::Refused(why) => return Err(PollError::Refused(why)),
-                Attempt::Retry { after, why } => (after, why),
-            };
-            let delay = after
-                .map_or_else(|| delays.next().unwrap_or(self.cfg.backoff_max), |a| a.min(self.cfg.max_retry_after));
-            tracing::warn!(source = %self.id, list = path, %why, ?delay, "DICT page not read; retrying.");
-            self.last_error = Some(why);
-            self.report();
-            let _ = tokio::time::timeout(delay, stop.wait_for(|s| *s == RunState::Stopping)).await;
-            if is_stopping(stop) {
-                return Ok(None);
-            }
-        }
+        self.s.fetch(&url, &query, path, &self.state, stop).await
     }
 
     /// Submits a page's inputs until every record is durable (the ids of those Kafka took are
@@ -184,13 +135,9 @@ impl Poller {
             if inputs.is_empty() {
                 return Ok(true);
             }
-            self.save().await?;
-            if is_stopping(stop) {
+            if !self.s.before_retry(&self.state, inputs.len(), &mut delays, stop).await? {
                 return Ok(false);
             }
-            let delay = delays.next().unwrap_or(Duration::from_secs(10));
-            tracing::warn!(source = %self.id, items = inputs.len(), ?delay, "Kafka did not acknowledge; retrying those items.");
-            tokio::time::sleep(delay).await;
         }
     }
 
@@ -220,12 +167,12 @@ impl Poller {
             keys.insert(input.index, mine);
             items.push(input);
         }
-        self.deps.metrics.source_records.with_label_values(&[&*self.id, "duplicate"]).inc_by(dropped);
+        self.s.deps.metrics.source_records.with_label_values(&[&*self.s.id, "duplicate"]).inc_by(dropped);
         if items.is_empty() {
             return Vec::new();
         }
         let retry: Vec<ItemInput> = items.iter().map(clone_input).collect();
-        let report = submit(&self.deps, self.submission(items)).await;
+        let report = submit(&self.s.deps, self.s.submission(items, "application/xml")).await;
         let mut unavailable = Vec::new();
         for r in &report.results {
             if r.status == RecordStatus::Unavailable {
@@ -239,54 +186,24 @@ impl Poller {
         retry.into_iter().filter(|i| unavailable.contains(&i.index)).collect()
     }
 
-    fn submission(&self, items: Vec<ItemInput>) -> Submission {
-        Submission {
-            source_id: self.id.clone(),
-            content_type: "application/xml".into(),
-            received_at: Utc::now(),
-            trace: TraceParent::continue_or_new(None, None),
-            items,
-            deadline: tokio::time::Instant::now() + SUBMIT_DEADLINE,
-            client: None,
-        }
-    }
-
     /// Moves the list's cursor to the page's newest `LastModified`, durably. Returns whether to
     /// ask for the next page at once (`HasMoreElements` and the cursor moved). A page that says
     /// it has more but moved nothing (every report modified at the cursor's instant) cannot be
     /// paged past: the source fails, naming `limit`.
     async fn advance(&mut self, list: List, newest: Option<DateTime<Utc>>, has_more: bool) -> Result<bool, PollError> {
-        self.pages_read += 1;
+        self.s.pages_read += 1;
         let cursor = self.state.cursor.of(list);
         let moved = newest.is_some_and(|n| n > *cursor);
         if let Some(n) = newest.filter(|_| moved) {
             *cursor = n;
         }
-        self.save().await?;
-        self.report();
+        session::save(&self.state).await?;
+        self.s.report(&self.state);
         if has_more && !moved {
             let why = "a page said HasMoreElements but no report was newer than ModifiedAfter; raise `limit`";
             return Err(PollError::Refused(why.into()));
         }
         Ok(has_more)
-    }
-
-    async fn save(&self) -> Result<(), PollError> {
-        let encoded = self.state.encoded()?;
-        Ok(blocking(move || encoded.write()).await?)
-    }
-
-    /// Publishes the cursor and last poll time to the admin API.
-    fn report(&self) {
-        let s = &self.state;
-        self.progress.report(serde_json::json!({
-            "cursor": s.cursor,
-            "last_poll_at": self.last_poll_at,
-            "last_error": self.last_error,
-            "pages_read": self.pages_read,
-            "tokens_issued": self.api.tokens_issued,
-            "recent_ids": s.recent.len(),
-        }));
     }
 }
 

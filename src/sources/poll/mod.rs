@@ -1,12 +1,15 @@
-//! The pieces the pull sources (`api_pix_poll`, and the pollers after it) share, so each poller
+//! The pieces the pull sources (`api_pix_poll`, `dict_poll`) share, so each poller
 //! owns only what its API means (its cursor, its paging, how a page splits into items):
 //! - `client`: one rustls client (mutual TLS) with an OAuth2 client-credentials token cached and
 //!   renewed, one bounded GET per attempt, and what the answer means (`Attempt`: a page, retry
 //!   after `Retry-After`, or a refusal);
 //! - `state`: the durable state file (a poller's own cursor type plus the recently published ids
-//!   that drop what an overlap returns again), written atomically.
+//!   that drop what an overlap returns again), written atomically;
+//! - `session`: the run-time half (the supervised task, a page fetched with retries, submissions,
+//!   saving the state, the progress shown by the admin API).
 
 pub mod client;
+pub mod session;
 pub mod state;
 
 use std::time::Duration;
@@ -79,6 +82,40 @@ pub fn client_problems(
     }
     out
 }
+
+/// `client_settings()` and `retry()` of a poller's config, from the fields every poller has
+/// (`token_url`, `client_id`, `client_secret`, `scope`, `tls`, `timeout`, `token_renew_before`,
+/// `max_page_bytes`, `backoff_initial`, `backoff_max`, `max_retry_after`).
+macro_rules! poller_settings {
+    ($config:ty) => {
+        impl $config {
+            /// What the shared poller client needs.
+            pub fn client_settings(&self) -> $crate::sources::poll::client::ClientSettings {
+                $crate::sources::poll::client::ClientSettings {
+                    id: self.id.clone(),
+                    token_url: self.token_url.clone(),
+                    client_id: self.client_id.clone(),
+                    client_secret: self.client_secret.clone(),
+                    scope: self.scope.clone(),
+                    tls: self.tls.clone(),
+                    timeout: self.timeout,
+                    token_renew_before: self.token_renew_before,
+                    max_page_bytes: self.max_page_bytes,
+                }
+            }
+
+            /// How a page that was not read is retried.
+            pub fn retry(&self) -> $crate::sources::poll::session::Retry {
+                $crate::sources::poll::session::Retry {
+                    initial: self.backoff_initial,
+                    max: self.backoff_max,
+                    max_retry_after: self.max_retry_after,
+                }
+            }
+        }
+    };
+}
+pub(crate) use poller_settings;
 
 /// Why a poller stopped (the supervisor restarts it with backoff).
 #[derive(Debug, thiserror::Error)]

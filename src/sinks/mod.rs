@@ -22,7 +22,9 @@ use futures::future::LocalBoxFuture;
 use pix_domain::Category;
 use serde::{Deserialize, Serialize};
 
-pub use record::{RecordSender, SinkRecord, Verdict};
+#[cfg(test)]
+pub(crate) use record::samples;
+pub use record::{RecordSchema, RecordSender, SinkRecord, Verdict};
 
 use crate::base::kind_registry;
 
@@ -61,7 +63,7 @@ pub struct CommonSinkConfig {
     /// Unique id (`[a-z0-9-]`); the consumer group is `pix-ingest.<id>`.
     pub id: String,
     /// Categories to read: `payment`, `receipt`, `refund` (default all three), `fraud_report`
-    /// (only for a kind that reads fraud reports, [`SinkKind::reads_fraud_reports`]).
+    /// (only for a kind that takes fraud reports, [`SinkKind::accepts`]).
     pub topics: Vec<Category>,
     /// Batch thresholds.
     pub batch: batch::BatchConfig,
@@ -94,10 +96,11 @@ pub trait SinkKind {
     fn writer_in(&self, _env: &runner::SinkEnv) -> Result<Box<dyn SinkWriter>, SinkError> {
         self.writer()
     }
-    /// Whether this kind can read `fraud_report` records (schema `fraud_report`, not the canonical
-    /// event); the config refuses the category for a kind that cannot.
-    fn reads_fraud_reports(&self) -> bool {
-        false
+    /// The record schemas this sink's writer takes (by the `pix-schema` header): by default the
+    /// canonical event only. The config refuses a category whose schema is not here, and the
+    /// runner dead-letters a record of another schema (`sink.schema`) before the writer sees it.
+    fn accepts(&self) -> &'static [RecordSchema] {
+        &[RecordSchema::PixEvent]
     }
     /// What a permanent write error does.
     fn on_permanent(&self) -> OnPermanent {
@@ -127,10 +130,16 @@ impl SinkConfig {
         if common.topics.is_empty() {
             out.push(("topics", "expected at least one of payment, receipt, refund".into()));
         }
-        if common.topics.contains(&Category::FraudReport) && !self.kind().reads_fraud_reports() {
+        let accepts = self.kind().accepts();
+        for c in common.topics.iter().filter(|c| !accepts.contains(&RecordSchema::of(**c))) {
             out.push((
                 "topics",
-                format!("a `{}` sink cannot read fraud_report records (another schema)", self.type_name()),
+                format!(
+                    "a `{}` sink cannot read {} records (schema `{}`)",
+                    self.type_name(),
+                    c.as_str(),
+                    RecordSchema::of(*c).as_str()
+                ),
             ));
         }
         out.extend(self.kind().problems());
@@ -254,18 +263,42 @@ mod tests {
         }
     }
 
+    fn problems_of(yaml: &str) -> Vec<(String, Vec<(&'static str, String)>)> {
+        let all: Vec<SinkConfig> = serde_saphyr::from_str(yaml).unwrap();
+        all.iter().map(|s| (s.id().to_owned(), s.problems())).collect()
+    }
+
     #[test]
     fn a_sink_that_cannot_read_fraud_reports_refuses_their_category() {
-        let yaml = "[{id: a, type: file, dir: d, topics: [payment, fraud_report]}, \
-                    {id: b, type: http, url: 'http://127.0.0.1:1/', topics: [fraud_report]}]";
-        let all: Vec<SinkConfig> = serde_saphyr::from_str(yaml).unwrap();
-        for s in &all {
-            let problems = s.problems();
+        let yaml = "[{id: b, type: http, url: 'http://127.0.0.1:1/', topics: [fraud_report]}, \
+                    {id: e, type: dedupe, topics: [payment, fraud_report]}]";
+        for (id, problems) in problems_of(yaml) {
             assert!(
-                problems.iter().any(|(f, m)| *f == "topics" && m.contains("cannot read fraud_report")),
-                "{}: {problems:?}",
-                s.id()
+                problems.iter().any(|(f, m)| *f == "topics" && m.contains("cannot read fraud_report records")),
+                "{id}: {problems:?}"
             );
         }
+    }
+
+    #[test]
+    fn file_and_delta_sinks_read_fraud_reports() {
+        let mut yaml = "[{id: a, type: file, dir: d, topics: [payment, fraud_report]}".to_owned();
+        if cfg!(feature = "delta") {
+            yaml += ", {id: c, type: delta, table_uri: t, pii_salt: '0123456789abcdef', topics: [fraud_report]}";
+        }
+        for (id, problems) in problems_of(&(yaml + "]")) {
+            assert!(problems.is_empty(), "{id}: {problems:?}");
+        }
+    }
+
+    #[cfg(feature = "delta")]
+    #[test]
+    fn a_delta_sink_does_not_mix_fraud_reports_with_transactions() {
+        let yaml =
+            "[{id: c, type: delta, table_uri: t, pii_salt: '0123456789abcdef', topics: [payment, fraud_report]}]";
+        let problems = &problems_of(yaml)[0].1;
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, "topics");
+        assert!(problems[0].1.contains("one table"), "{problems:?}");
     }
 }

@@ -205,10 +205,10 @@ impl SinkWriter for Stage {
             let mut skipped = 0;
             for r in records {
                 let tp = (r.topic.clone(), r.partition);
-                let date = r.event.event_time.as_utc().date_naive();
+                let date = r.event_time().as_utc().date_naive();
                 let day = day_of(date);
                 if day >= first {
-                    let key = ids.key(r.event.event_id.as_str());
+                    let key = ids.key(r.event_id());
                     if ids.contains(&tp, &key) || !in_batch.insert((tp.clone(), key)) {
                         skipped += 1;
                         continue;
@@ -237,8 +237,7 @@ impl SinkWriter for Stage {
                 if let Some(date) = date {
                     let log = changelog::changelog_topic(&id, &r.topic);
                     let value = date.format("%Y-%m-%d").to_string();
-                    let rec =
-                        FutureRecord::to(&log).partition(r.partition).key(r.event.event_id.as_str()).payload(&value);
+                    let rec = FutureRecord::to(&log).partition(r.partition).key(r.event_id()).payload(&value);
                     deliveries.push(producer.send_result(rec).map_err(|(e, _)| e));
                 }
             }

@@ -1,4 +1,7 @@
 //! The Delta Lake sink: appends events to a Delta table (read by Spark batch jobs) exactly once.
+//! A sink with `topics: [fraud_report]` writes a fraud reports table instead (its own columns,
+//! partitioned by `report_date`; `pix_delta::TableKind::FraudReports`): one table has one schema,
+//! so `fraud_report` is never mixed with the transaction categories in one sink.
 //!
 //! Storage is the `pix-delta` crate: every commit carries, with the data files, one Delta `txn`
 //! action per Kafka partition (app id `<sink id>-<topic>-<partition>`, version = last offset
@@ -26,7 +29,8 @@ use pix_domain::Category;
 pub struct DeltaSinkConfig {
     /// Unique id; consumer group `pix-ingest.<id>`; prefix of the table's txn app ids.
     pub id: String,
-    /// Categories to read.
+    /// Categories to read: transaction categories (an events table) or `fraud_report` alone (a
+    /// fraud reports table).
     #[serde(default = "super::default_topics")]
     pub topics: Vec<Category>,
     /// Batch thresholds (one Delta commit per batch).
@@ -42,7 +46,7 @@ pub struct DeltaSinkConfig {
     pub pii_salt: Secret,
     /// Exactly once by event id within this many days of `event_time` (whole days, by event
     /// date): a copy of an event the table already holds adds no row. `0s` turns it off (exactly
-    /// once by offset only).
+    /// once by offset only). Events tables only: a fraud reports table is exactly once by offset.
     #[serde(default = "default_dedupe_window", with = "humantime_serde")]
     pub dedupe_window: Duration,
     /// Most event ids held in memory for that, over the partitions this instance owns (about 30
@@ -68,6 +72,19 @@ fn default_checkpoint_interval() -> u64 {
 }
 
 impl DeltaSinkConfig {
+    /// The table this sink writes: fraud reports when it reads the `fraud_report` category.
+    fn table_kind(&self) -> pix_delta::TableKind {
+        if self.topics.contains(&Category::FraudReport) {
+            pix_delta::TableKind::FraudReports
+        } else {
+            pix_delta::TableKind::Events
+        }
+    }
+
+    fn reads_transactions(&self) -> bool {
+        self.topics.iter().any(|c| Category::TRANSACTIONS.contains(c))
+    }
+
     fn storage(&self) -> pix_delta::DeltaSinkConfig {
         pix_delta::DeltaSinkConfig {
             table_uri: self.table_uri.clone(),
@@ -78,13 +95,22 @@ impl DeltaSinkConfig {
                 window_days: u32::try_from(self.dedupe_window.as_secs().div_ceil(86_400)).unwrap_or(u32::MAX),
                 max_ids: self.dedupe_max_ids,
             }),
-            table: pix_delta::TableKind::Events,
+            table: self.table_kind(),
         }
     }
 
     /// Field problems.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
-        self.storage().problems().into_iter().map(|p| ("table_uri", p)).collect()
+        let mut out: Vec<_> = self.storage().problems().into_iter().map(|p| ("table_uri", p)).collect();
+        if self.table_kind() == pix_delta::TableKind::FraudReports && self.reads_transactions() {
+            out.push((
+                "topics",
+                "a delta sink writes one table with one schema: fraud_report cannot be mixed with payment, \
+                 receipt or refund (give the fraud reports a delta sink and a table_uri of their own)"
+                    .to_owned(),
+            ));
+        }
+        out
     }
 }
 
@@ -203,5 +229,14 @@ impl super::SinkKind for DeltaSinkConfig {
     }
     fn writer(&self) -> SinkResult<Box<dyn SinkWriter>> {
         Ok(Box::new(DeltaSink::new(self)))
+    }
+    fn accepts(&self) -> &'static [super::RecordSchema] {
+        use super::RecordSchema::{FraudReport, PixEvent};
+        // A mixed list is refused by `problems`; the schemas are those of the topics.
+        match (self.topics.contains(&Category::FraudReport), self.reads_transactions()) {
+            (true, false) => &[FraudReport],
+            (true, true) => &[PixEvent, FraudReport],
+            (false, _) => &[PixEvent],
+        }
     }
 }

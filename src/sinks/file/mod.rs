@@ -1,5 +1,7 @@
 //! The file sink: NDJSON files in a landing directory partitioned as
-//! `dt=YYYY-MM-DD/category=<category>/` (event date in UTC), for Spark batch jobs.
+//! `dt=YYYY-MM-DD/category=<category>/` (event date in UTC), for Spark batch jobs. It takes both
+//! record schemas: fraud reports land under `category=fraud_report/`, one report JSON per line,
+//! dated by their `event_time` (when the report reached that state).
 //!
 //! Records are appended to hidden temp files (`.part-….ndjson.tmp`); `flush` (run before every
 //! offset commit) fsyncs them and renames them to their final `part-….ndjson` name, then fsyncs the
@@ -25,7 +27,7 @@ use pix_domain::Category;
 pub struct FileSinkConfig {
     /// Unique id; consumer group `pix-ingest.<id>`; part of every file name.
     pub id: String,
-    /// Categories to read.
+    /// Categories to read (`fraud_report` too).
     #[serde(default = "super::default_topics")]
     pub topics: Vec<Category>,
     /// Batch thresholds (also the file roll thresholds).
@@ -59,7 +61,7 @@ pub struct Fault {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileSinkFormat {
-    /// One canonical event JSON per line.
+    /// One record JSON per line (canonical event, or fraud report under `category=fraud_report`).
     #[default]
     Ndjson,
 }
@@ -93,8 +95,8 @@ impl FileWriter {
     }
 
     fn file_for(&mut self, r: &SinkRecord) -> std::io::Result<&mut OpenFile> {
-        let dt = r.event.event_time.as_utc().format("%Y-%m-%d").to_string();
-        let dir = self.cfg.dir.join(format!("dt={dt}")).join(format!("category={}", r.event.category.as_str()));
+        let dt = r.event_time().as_utc().format("%Y-%m-%d").to_string();
+        let dir = self.cfg.dir.join(format!("dt={dt}")).join(format!("category={}", r.category().as_str()));
         if !self.open.contains_key(&dir) {
             std::fs::create_dir_all(&dir)?;
             self.seq += 1;
@@ -144,7 +146,7 @@ impl SinkWriter for FileWriter {
             for r in records {
                 #[cfg(feature = "fault-injection")]
                 if let Some(amount) = self.cfg.fault.as_ref().and_then(|f| f.panic_on_amount.as_deref())
-                    && r.event.amount.map(|a| a.to_string()).as_deref() == Some(amount)
+                    && r.pix().and_then(|e| e.amount).map(|a| a.to_string()).as_deref() == Some(amount)
                 {
                     #[allow(clippy::panic)]
                     {
@@ -189,5 +191,33 @@ impl super::SinkKind for FileSinkConfig {
     }
     fn writer(&self) -> SinkResult<Box<dyn SinkWriter>> {
         FileWriter::new(self).map(|w| Box::new(w) as Box<dyn SinkWriter>)
+    }
+    fn accepts(&self) -> &'static [super::RecordSchema] {
+        &[super::RecordSchema::PixEvent, super::RecordSchema::FraudReport]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sinks::samples::{payment, record, report};
+
+    #[test]
+    fn fraud_reports_land_under_their_own_category() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = format!("{{id: f, dir: '{}', topics: [payment, fraud_report]}}", dir.path().display());
+        let cfg: FileSinkConfig = serde_saphyr::from_str(&yaml).unwrap();
+        let mut w = FileWriter::new(&cfg).unwrap();
+        let records = [record(0, payment()), record(1, report())];
+        let verdicts = futures::executor::block_on(w.write(&records)).unwrap();
+        assert_eq!(verdicts, [Verdict::Written, Verdict::Written]);
+        futures::executor::block_on(w.flush()).unwrap();
+        for (r, category) in records.iter().zip(["payment", "fraud_report"]) {
+            let day = r.event_time().as_utc().format("%Y-%m-%d");
+            let leaf = dir.path().join(format!("dt={day}")).join(format!("category={category}"));
+            let files: Vec<_> = std::fs::read_dir(&leaf).unwrap().map(|e| e.unwrap().path()).collect();
+            assert_eq!(files.len(), 1, "{files:?}");
+            assert_eq!(std::fs::read(&files[0]).unwrap(), [r.payload.as_slice(), b"\n"].concat());
+        }
     }
 }

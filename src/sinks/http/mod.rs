@@ -36,7 +36,8 @@ use pix_domain::Category;
 pub struct HttpSinkConfig {
     /// Unique id; consumer group `pix-ingest.<id>`.
     pub id: String,
-    /// Categories to read.
+    /// Categories to read: payment, receipt, refund (never `fraud_report`: scoring services take
+    /// payments, and a report is another schema).
     #[serde(default = "super::default_topics")]
     pub topics: Vec<Category>,
     /// Batch thresholds.
@@ -236,7 +237,7 @@ impl SinkWriter for HttpWriter {
                             body.push(b',');
                         }
                         body.extend_from_slice(&r.payload);
-                        digest.update(r.event.event_id.as_str().as_bytes());
+                        digest.update(r.event_id().as_bytes());
                         digest.update(b"\n");
                     }
                     body.push(b']');
@@ -259,7 +260,7 @@ impl SinkWriter for HttpWriter {
 
 impl RecordSender for HttpWriter {
     fn send<'a>(&'a self, r: &'a SinkRecord) -> LocalBoxFuture<'a, SinkResult<Verdict>> {
-        Box::pin(self.deliver(r.payload.clone(), r.event.event_id.as_str(), r.traceparent.as_deref()))
+        Box::pin(self.deliver(r.payload.clone(), r.event_id(), r.traceparent.as_deref()))
     }
 
     fn concurrency(&self) -> usize {

@@ -4,6 +4,7 @@
 //! `stream.rs` (per-record retries, per-key order, a commit window). This file owns the loop: assignment changes (seek past what the destination already
 //! holds), pause and resume, batching, and stopping between batches.
 
+mod decode;
 mod lag;
 mod process;
 mod retry;
@@ -22,7 +23,7 @@ use rdkafka::message::{Message, OwnedMessage};
 
 use super::batch::Batcher;
 use super::quarantine::CrashLog;
-use super::{OnPermanent, SinkConfig, SinkWriter};
+use super::{OnPermanent, RecordSchema, SinkConfig, SinkWriter};
 use crate::dead_letter::DeadLetterBatch;
 use crate::kafka::{KafkaConfig, TopicsConfig, consumer_config};
 use crate::lifecycle::task::{Placement, RunSignal, RunState, TaskActor, TaskEnd};
@@ -73,6 +74,8 @@ pub(super) struct SinkCtx<'a> {
     pub(super) deps: &'a SinkDeps,
     pub(super) stop: &'a RunSignal,
     pub(super) on_permanent: OnPermanent,
+    /// The record schemas the writer takes; records of any other are dead-lettered (`sink.schema`).
+    pub(super) accepts: &'static [RecordSchema],
 }
 
 /// Starts the actor of a sink; its consume loop runs on an arbiter of its own.
@@ -104,7 +107,14 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
     let instance = deps.kafka.group_instance_id(&group);
     tracing::info!(sink = %id, group = %group, ?instance, ?topics, "Sink consuming.");
     let stop_view = stop.clone();
-    let ctx = SinkCtx { id: &id, group, deps: &deps, stop: &stop_view, on_permanent: cfg.kind().on_permanent() };
+    let ctx = SinkCtx {
+        id: &id,
+        group,
+        deps: &deps,
+        stop: &stop_view,
+        on_permanent: cfg.kind().on_permanent(),
+        accepts: cfg.kind().accepts(),
+    };
     let mut state = LoopState::new(Batcher::new(common.batch.clone()));
     // The lag is measured whatever commits (both paths): an outage shows as growing lag.
     let _lag = LagWatch::start(&id, Arc::clone(&consumer), topics.clone(), Arc::clone(&deps.metrics), &state.lag);

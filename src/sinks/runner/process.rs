@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use opentelemetry::trace::TraceContextExt;
-use pix_domain::PixEvent;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{Headers, Message, OwnedMessage};
+use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -32,7 +31,7 @@ pub(super) async fn process(
     batch: Vec<OwnedMessage>,
     lag: &mut LagClock,
 ) -> Result<(), TaskEnd> {
-    let (records, mut letters) = decode(ctx.id, &batch);
+    let (records, mut letters) = super::decode::decode(ctx.id, ctx.accepts, &batch);
     let write_span = spans(ctx, &records);
     let mut retrier = Retrier::new(ctx.id, &ctx.deps.metrics, ctx.stop);
     let started = Instant::now();
@@ -48,43 +47,6 @@ pub(super) async fn process(
         }
     }
     commit(ctx, writer, consumer, &batch, lag).await
-}
-
-/// Decodes every message; a record that is not a canonical event is a poison letter.
-pub(super) fn decode(id: &str, batch: &[OwnedMessage]) -> (Vec<SinkRecord>, Vec<DeadLetterRecord>) {
-    let mut records = Vec::with_capacity(batch.len());
-    let mut letters = Vec::new();
-    for msg in batch {
-        let payload = msg.payload().unwrap_or_default().to_vec();
-        let traceparent = msg.headers().and_then(|h| {
-            h.iter()
-                .find(|x| x.key == "traceparent")
-                .and_then(|x| x.value)
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-        });
-        match serde_json::from_slice::<PixEvent>(&payload) {
-            Ok(event) => records.push(SinkRecord {
-                topic: msg.topic().to_owned(),
-                partition: msg.partition(),
-                offset: msg.offset(),
-                payload,
-                event,
-                traceparent,
-                key: msg.key().map(<[u8]>::to_vec),
-                headers: msg.headers().cloned(),
-            }),
-            Err(e) => {
-                // A poison record: park it in the dead-letter topic with its coordinates, move on.
-                let reason = DlqReason {
-                    code: "sink.decode".into(),
-                    path: String::new(),
-                    detail: format!("not a canonical Pix event: {}", json_error_kind(&e)),
-                };
-                letters.push(letter(id, Stage::SinkDecode, msg, payload, reason, traceparent));
-            }
-        }
-    }
-    (records, letters)
 }
 
 /// A consumer span per record under the producer's context from its headers, and one write span
@@ -104,7 +66,7 @@ pub(super) fn spans(ctx: &SinkCtx<'_>, records: &[SinkRecord]) -> tracing::Span 
             messaging.kafka.offset = r.offset,
             messaging.consumer.group.name = %ctx.group,
             pix.sink = %id,
-            pix.event_id = %r.event.event_id,
+            pix.event_id = %r.event_id(),
         );
         let _ = span.set_parent(extract(r.traceparent.as_deref(), None));
         let sc = span.context().span().span_context().clone();
@@ -197,7 +159,7 @@ fn account(
         match verdict {
             Verdict::Written => {
                 m.sink_written.with_label_values(&[id]).inc();
-                let waited = now.signed_duration_since(rec.event.ingested_at.as_utc());
+                let waited = now.signed_duration_since(rec.ingested_at().as_utc());
                 m.end_to_end_seconds
                     .with_label_values(&[id])
                     .observe(waited.num_microseconds().unwrap_or(0).max(0) as f64 / 1e6);
@@ -283,7 +245,7 @@ async fn commit(
     Ok(())
 }
 
-fn letter(
+pub(super) fn letter(
     id: &str,
     stage: Stage,
     msg: &OwnedMessage,
@@ -296,13 +258,4 @@ fn letter(
     r.key = msg.key().map(<[u8]>::to_vec);
     r.traceparent = tp;
     r
-}
-
-fn json_error_kind(e: &serde_json::Error) -> &'static str {
-    match e.classify() {
-        serde_json::error::Category::Io => "I/O error",
-        serde_json::error::Category::Syntax => "not JSON",
-        serde_json::error::Category::Data => "JSON of the wrong shape",
-        serde_json::error::Category::Eof => "truncated JSON",
-    }
 }

@@ -163,7 +163,8 @@ impl<'a> Stream<'a> {
     fn admit(&mut self, msg: &OwnedMessage) {
         let tp = (msg.topic().to_owned(), msg.partition());
         self.window.consumed(&tp.0, tp.1, msg.offset());
-        let (mut records, mut letters) = process::decode(self.ctx.id, std::slice::from_ref(msg));
+        let (mut records, mut letters) =
+            super::decode::decode(self.ctx.id, self.ctx.accepts, std::slice::from_ref(msg));
         let job = match (records.pop(), letters.pop()) {
             (Some(r), _) => self.quarantined(r),
             (None, Some(l)) => Job::Letter(tp, msg.offset(), Box::new(l)),
@@ -321,7 +322,7 @@ async fn deliver(ctx: &SinkCtx<'_>, sender: &dyn RecordSender, r: &SinkRecord) -
             // The destination took a record: a sink shown DEGRADED by failing deliveries is not.
             m.health.recovered(id);
             m.sink_written.with_label_values(&[id]).inc();
-            let waited = Utc::now().signed_duration_since(r.event.ingested_at.as_utc());
+            let waited = Utc::now().signed_duration_since(r.ingested_at().as_utc());
             m.end_to_end_seconds
                 .with_label_values(&[id])
                 .observe(waited.num_microseconds().unwrap_or(0).max(0) as f64 / 1e6);

@@ -18,40 +18,44 @@ use crate::wait::{holds, wait_until_blocking};
 
 const SALT: &str = "a-test-salt-of-32-bytes-or-more!";
 
-/// event_id -> number of rows, read by Python's deltalake (not our code). The reader runs while
-/// the service may be committing; a reader process that fails is tried again (3 times).
+/// event_id -> number of rows, read by Python's deltalake (not our code).
 pub(crate) fn table_rows(uri: &Path) -> BTreeMap<String, usize> {
-    let mut last = String::new();
-    for _ in 0..3 {
-        match try_table_rows(uri) {
-            Ok(rows) => return rows,
-            Err(e) => last = e,
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    panic!("python deltalake reader: {last}");
-}
-
-fn try_table_rows(uri: &Path) -> Result<BTreeMap<String, usize>, String> {
     if !uri.join("_delta_log").exists() {
-        return Ok(BTreeMap::new());
+        return BTreeMap::new();
     }
-    // os._exit: the deltalake wheel can abort in interpreter teardown after a correct read
-    // ("terminate called without an active exception"); the answer is already printed by then.
-    let script = "import os, sys, json, deltalake\n\
-                  t = deltalake.DeltaTable(sys.argv[1])\n\
-                  print(json.dumps(t.to_pyarrow_table(columns=['event_id']).column('event_id').to_pylist()), flush=True)\n\
-                  os._exit(0)";
-    let out = Command::new("python3").args(["-c", script]).arg(uri).output().expect("python3");
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let ids: Vec<String> = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let script = "t = deltalake.DeltaTable(sys.argv[1])\n\
+                  out = t.to_pyarrow_table(columns=['event_id']).column('event_id').to_pylist()";
+    let ids: Vec<String> = serde_json::from_value(python_reader(script, &[uri])).unwrap();
     let mut counts = BTreeMap::new();
     for id in ids {
         *counts.entry(id).or_default() += 1;
     }
-    Ok(counts)
+    counts
+}
+
+/// Runs `body` (Python with `os`, `sys`, `json` and `deltalake` imported, `sys.argv[1..]` = `args`,
+/// leaving its answer in `out`) and returns `out` as JSON. The reader runs while the service may
+/// be committing; a reader process that fails is tried again (3 times).
+pub(crate) fn python_reader(body: &str, args: &[&Path]) -> Value {
+    // os._exit: the deltalake wheel can abort in interpreter teardown after a correct read
+    // ("terminate called without an active exception"); the answer is already printed by then.
+    let script = format!(
+        "import os, sys, json, deltalake\n{body}\nprint(json.dumps(out, default=str), flush=True)\nos._exit(0)"
+    );
+    let mut last = String::new();
+    for _ in 0..3 {
+        let out = Command::new("python3").arg("-c").arg(&script).args(args).output().expect("python3");
+        if !out.status.success() {
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+        } else {
+            match serde_json::from_slice(&out.stdout) {
+                Ok(v) => return v,
+                Err(e) => last = e.to_string(),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!("python deltalake reader: {last}");
 }
 
 /// The Delta sink `lake` writing to `table`.

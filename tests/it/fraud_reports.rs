@@ -44,7 +44,8 @@ fn list(reports: &[(&str, &str)]) -> String {
     )
 }
 
-async fn post_xml(t: &TestApp, body: String) -> (u16, serde_json::Value) {
+/// POSTs a DICT document to the `dict_xml` source `dict`; its status and JSON answer.
+pub(crate) async fn post_xml(t: &TestApp, body: String) -> (u16, serde_json::Value) {
     let addr = t.app.source_addr("dict", Duration::from_secs(10)).await.expect("source `dict` bound");
     let r = reqwest::Client::new()
         .post(format!("http://{addr}/v1/events"))

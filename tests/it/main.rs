@@ -21,6 +21,8 @@ mod delta;
 #[cfg(feature = "delta")]
 mod delta_dedupe;
 #[cfg(feature = "delta")]
+mod delta_fraud;
+#[cfg(feature = "delta")]
 mod demo;
 mod dict_poll;
 mod drain_reload;

@@ -18,8 +18,8 @@ use crate::delta::{lake, python_reader};
 use crate::fixtures::{self, OWN};
 use crate::fraud_reports::post_xml;
 use crate::harness::{TestApp, repo};
-use crate::kafka::{group_lag, read_all, value_json};
-use crate::wait::{holds, wait_until_blocking};
+use crate::kafka::{group_lag, headers, produce_with_headers, read_all, read_all_async, value_json};
+use crate::wait::{holds, wait_until, wait_until_blocking};
 
 /// The endToEndId every DICT example reports.
 const EXAMPLE_E2E: &str = "E9999901012341234123412345678900";
@@ -122,4 +122,33 @@ async fn the_dict_examples_land_once_each_in_the_fraud_reports_table_and_join_wi
     for j in joined {
         assert_eq!((j["end_to_end_id"].as_str(), &j["payment_event_id"]), (Some(e2e.as_str()), &payment["event_id"]));
     }
+}
+
+#[actix_rt::test]
+async fn a_fraud_report_on_a_transaction_topic_is_dead_lettered_by_an_events_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ConfigBuilder::for_test("delta-schema")
+        .source(json!({ "id": "dict", "type": "http", "listen": "127.0.0.1:0", "format": "dict_xml" }))
+        .sink(lake(&dir.path().join("pix_events"), None, 10));
+    let t = TestApp::start_with(&config).await;
+    let (status, answer) = post_xml(&t, dict_examples(&fixtures::e2e(OWN)).remove(0).1).await;
+    assert_eq!(status, 200, "{answer}");
+    let report = read_all_async(&t.bootstrap, &t.topics.fraud_report).await[0].payload().unwrap().to_vec();
+    // A producer outside pix-ingest puts the report on the payments topic: the events table
+    // cannot hold it, so the sink parks it instead of dropping it or stopping.
+    let (p, o) =
+        produce_with_headers(&t.bootstrap, &t.topics.payment, &report, &[("pix-schema", "fraud_report")]).await;
+    let dlq = wait_until("the dead letter", Duration::from_secs(60), async || {
+        let dlq = read_all_async(&t.bootstrap, &t.topics.dlq).await;
+        if dlq.is_empty() { Err(0) } else { Ok(dlq) }
+    })
+    .await;
+    let h = headers(&dlq[0]);
+    assert_eq!((h["pix-dlq-reason"].as_str(), h["pix-dlq-stage"].as_str()), ("sink.schema", "sink_decode"));
+    assert_eq!(
+        (h["pix-dlq-origin-partition"].clone(), h["pix-dlq-origin-offset"].clone()),
+        (p.to_string(), o.to_string())
+    );
+    assert_eq!(dlq[0].payload().unwrap(), report.as_slice(), "the original bytes");
+    t.stop().await;
 }

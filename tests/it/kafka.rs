@@ -122,8 +122,22 @@ pub fn group_lag(bootstrap: &str, group: &str, topic: &str) -> i64 {
 
 /// Produces `payload` (no key) straight into `topic`, past the app; returns (partition, offset).
 pub async fn produce_raw(bootstrap: &str, topic: &str, payload: &[u8]) -> (i32, i64) {
+    produce_with_headers(bootstrap, topic, payload, &[]).await
+}
+
+/// [`produce_raw`] with record headers.
+pub async fn produce_with_headers(
+    bootstrap: &str,
+    topic: &str,
+    payload: &[u8],
+    headers: &[(&str, &str)],
+) -> (i32, i64) {
     let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
-    let delivery = producer.send(FutureRecord::<(), _>::to(topic).payload(payload), TIMEOUT).await.unwrap();
+    let h = headers.iter().fold(rdkafka::message::OwnedHeaders::new(), |h, (key, v)| {
+        h.insert(rdkafka::message::Header { key, value: Some(*v) })
+    });
+    let record = FutureRecord::<(), _>::to(topic).payload(payload).headers(h);
+    let delivery = producer.send(record, TIMEOUT).await.unwrap();
     producer.flush(Duration::from_secs(5)).unwrap();
     (delivery.partition, delivery.offset)
 }

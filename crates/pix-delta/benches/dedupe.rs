@@ -4,45 +4,17 @@
 //! a restart or a rebalance costs). Run with `cargo bench -p pix-delta` (scripts/bench does).
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::disallowed_methods)]
 
+mod common;
+
 use std::time::Instant;
 
-use pix_delta::{DedupeConfig, DeltaSinkConfig, DeltaWriter, Row};
-use serde_json::json;
-
-fn event(n: usize) -> serde_json::Value {
-    let e2e = format!("E99999010{}{n:011}", chrono::Utc::now().format("%Y%m%d%H%M"));
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    json!({
-        "schema_version": "1", "event_id": format!("{e2e}:TRANSFER:PENDING"), "event_type": "TRANSFER",
-        "category": "payment", "direction": "OUTBOUND", "end_to_end_id": e2e, "amount": "150.25",
-        "amount_cents": 15025, "currency": "BRL", "event_time": now, "ingested_at": now, "status": "PENDING",
-        "payer": {"ispb": "99999010", "tax_id": "52998224725", "tax_id_type": "CPF",
-                  "account": {"branch": "1", "number": "123456", "type": "CACC"}},
-        "payee": {"ispb": "12345678"}, "pix_key": "11222333000181", "pix_key_type": "CNPJ",
-        "initiation_type": "DICT", "is_med": false, "intra_psp": false, "local_hour": 11, "night_period": false,
-        "source": {"kind": "canonical", "item_index": 0, "raw_sha256": "0", "id": "bench"}, "flags": []
-    })
-}
+use pix_delta::{DeltaWriter, Row};
 
 async fn run(rows: usize, batch: usize, dedupe: bool) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = DeltaSinkConfig {
-        table_uri: dir.path().join("t").to_string_lossy().into_owned(),
-        app_id: "bench".into(),
-        checkpoint_interval: 10,
-        pii_salt: "bench-salt-0123456789abcdef".into(),
-        dedupe: dedupe.then_some(DedupeConfig { window_days: 7, max_ids: usize::MAX }),
-        table: pix_delta::TableKind::Events,
-    };
+    let cfg = common::config(dir.path(), dedupe);
     let mut w = DeltaWriter::open_or_create(cfg.clone()).await.unwrap();
-    let all: Vec<Row> = (0..rows)
-        .map(|n| Row {
-            topic: "pix.pagamentos".into(),
-            partition: (n % 6) as i32,
-            offset: (n / 6) as i64,
-            event: event(n),
-        })
-        .collect();
+    let all: Vec<Row> = common::rows(rows);
     let started = Instant::now();
     for chunk in all.chunks(batch) {
         assert_eq!(w.write(chunk.to_vec()).await.unwrap().written, chunk.len());

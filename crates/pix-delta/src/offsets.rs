@@ -1,5 +1,6 @@
-//! The exactly-once bookkeeping, pure: txn application ids and the split of a batch into rows to
-//! write and duplicates to skip, given the offsets the table already records.
+//! The exactly-once bookkeeping, pure: txn application ids, the split of a batch into rows to
+//! write and duplicates to skip, given the offsets the table already records, and what the table
+//! was last seen to record ([`Known`]), so a write does not read it back from the log each time.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -44,6 +45,46 @@ pub fn plan(rows: Vec<Row>, recorded: &HashMap<TopicPartition, i64>) -> Plan {
     plan
 }
 
+/// The txn versions of the table as of one table version: what this writer read back or committed
+/// itself. Reading a partition's txn version is a scan of the Delta log (the JSON commits since the
+/// last checkpoint, and the checkpoint), once per partition per batch; remembering them is exact
+/// as long as the table version is the one they are known at: any commit this writer did not make
+/// (another instance after a rebalance, a racing writer) moves the version and drops them all.
+#[derive(Debug, Default)]
+pub(crate) struct Known {
+    at: Option<u64>,
+    offsets: HashMap<TopicPartition, Option<i64>>,
+}
+
+impl Known {
+    /// The recorded offset of `tp` (`Some(None)`: the table has none) when known at `version`.
+    pub(crate) fn get(&self, version: Option<u64>, tp: &TopicPartition) -> Option<Option<i64>> {
+        if self.at.is_some() && self.at == version { self.offsets.get(tp).copied() } else { None }
+    }
+
+    /// The table at `version` records `offset` for `tp`.
+    pub(crate) fn learn(&mut self, version: Option<u64>, tp: &TopicPartition, offset: Option<i64>) {
+        if self.at != version {
+            self.offsets.clear();
+            self.at = version;
+        }
+        self.offsets.insert(tp.clone(), offset);
+    }
+
+    /// This writer committed `versions` as table version `after`, on top of `before`: still exact
+    /// only when nothing else landed in between (`after == before + 1`).
+    pub(crate) fn committed(&mut self, before: Option<u64>, after: u64, versions: &BTreeMap<TopicPartition, i64>) {
+        if self.at.is_none() || self.at != before || before.map(|b| b + 1) != Some(after) {
+            *self = Self::default();
+            return;
+        }
+        self.at = Some(after);
+        for (tp, offset) in versions {
+            self.offsets.insert(tp.clone(), Some(*offset));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +102,23 @@ mod tests {
         assert_eq!(kept, vec![(0, 7), (0, 6), (1, 0)]);
         assert_eq!(plan.skipped_duplicates, 3);
         assert_eq!(plan.txn_versions, BTreeMap::from([(("t".to_owned(), 0), 7), (("t".to_owned(), 1), 0)]));
+    }
+
+    #[test]
+    fn known_offsets_hold_only_while_the_table_version_is_theirs() {
+        let (tp, other) = (("t".to_owned(), 0), ("t".to_owned(), 1));
+        let mut known = Known::default();
+        assert_eq!(known.get(Some(3), &tp), None);
+        known.learn(Some(3), &tp, Some(9));
+        known.learn(Some(3), &other, None);
+        assert_eq!((known.get(Some(3), &tp), known.get(Some(3), &other)), (Some(Some(9)), Some(None)));
+        assert_eq!(known.get(Some(4), &tp), None, "another commit landed");
+        known.committed(Some(3), 4, &BTreeMap::from([(tp.clone(), 12)]));
+        assert_eq!((known.get(Some(4), &tp), known.get(Some(4), &other)), (Some(Some(12)), Some(None)));
+        known.committed(Some(4), 6, &BTreeMap::from([(tp.clone(), 20)]));
+        assert_eq!(known.get(Some(6), &tp), None, "a commit of another writer came between");
+        known.learn(Some(6), &tp, Some(20));
+        assert_eq!(known.get(Some(6), &other), None, "learnt at another version: unknown");
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub struct DeltaWriter {
     pii: PiiHasher,
     /// The ids each topic-partition holds, when de-duplicating by event id.
     dedupe: Option<EventDedupe>,
+    /// The txn versions as of the loaded table version, so a batch does not scan the log for them.
+    known: offsets::Known,
 }
 
 impl std::fmt::Debug for DeltaWriter {
@@ -87,7 +89,7 @@ impl DeltaWriter {
         }
         let dedupe =
             cfg.dedupe.filter(|_| cfg.table == TableKind::Events).map(|d| EventDedupe::new(d.window_days, d.max_ids));
-        let writer = Self { cfg, table, pii, dedupe };
+        let writer = Self { cfg, table, pii, dedupe, known: offsets::Known::default() };
         writer.check_schema()?;
         Ok(writer)
     }
@@ -130,16 +132,24 @@ impl DeltaWriter {
         self.table.update_incremental(None).await.map_err(DeltaSinkError::delta(uri, Step::Refresh))
     }
 
-    async fn recorded(&self, tp: &TopicPartition) -> Result<Option<i64>, DeltaSinkError> {
+    /// The offset the table (as loaded) records for `tp`: remembered, or read back from the log.
+    async fn recorded(&mut self, tp: &TopicPartition) -> Result<Option<i64>, DeltaSinkError> {
+        let version = self.table.version();
+        if let Some(offset) = self.known.get(version, tp) {
+            return Ok(offset);
+        }
         let uri = self.cfg.table_uri.as_str();
         let app_id = offsets::txn_app_id(&self.cfg.app_id, &tp.0, tp.1);
         let log_store = self.table.log_store();
-        self.table
+        let offset = self
+            .table
             .snapshot()
             .map_err(DeltaSinkError::delta(uri, Step::ReadTxn))?
             .transaction_version(log_store.as_ref(), app_id)
             .await
-            .map_err(DeltaSinkError::delta(uri, Step::ReadTxn))
+            .map_err(DeltaSinkError::delta(uri, Step::ReadTxn))?;
+        self.known.learn(version, tp, offset);
+        Ok(offset)
     }
 
     /// The last offset recorded in the table for each of `partitions` of `topic` (partitions the
@@ -175,7 +185,7 @@ impl DeltaWriter {
         // another instance may have written these partitions before a rebalance moved them here.
         self.refresh().await?;
         let tps: HashSet<TopicPartition> = rows.iter().map(|r| (r.topic.clone(), r.partition)).collect();
-        let mut recorded = HashMap::new();
+        let (mut recorded, before) = (HashMap::new(), self.table.version());
         for tp in &tps {
             if let Some(offset) = self.recorded(tp).await? {
                 recorded.insert(tp.clone(), offset);
@@ -219,6 +229,7 @@ impl DeltaWriter {
         // the caller retries `write` with the same rows and the refresh above decides again.
         let version =
             writer.flush_and_commit(&mut self.table).await.map_err(DeltaSinkError::delta(uri, Step::Commit))?;
+        self.known.committed(before, version, &plan.txn_versions);
         if let Some(d) = &mut self.dedupe {
             d.committed(fresh, &plan.txn_versions);
         }

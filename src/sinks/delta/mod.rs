@@ -137,6 +137,22 @@ impl DeltaSink {
     }
 }
 
+/// The rows of the records still to be written (verdict `Written`); a payload that is not JSON
+/// gets its dead-letter verdict instead.
+fn rows_of(records: &[SinkRecord], verdicts: &mut [Verdict]) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(records.len());
+    for (r, verdict) in records.iter().zip(verdicts.iter_mut()) {
+        if *verdict != Verdict::Written {
+            continue;
+        }
+        match serde_json::from_slice(&r.payload) {
+            Ok(event) => rows.push(Row { topic: r.topic.clone(), partition: r.partition, offset: r.offset, event }),
+            Err(_) => *verdict = Verdict::DeadLetter { code: "sink.delta.invalid_row", detail: "not JSON".into() },
+        }
+    }
+    rows
+}
+
 /// Delta errors the writer classifies as permanent (schema mismatch, invalid config, permission)
 /// stop the sink instead of a retry loop; the rest are retried.
 fn classify(e: DeltaSinkError) -> SinkError {
@@ -147,21 +163,15 @@ impl SinkWriter for DeltaSink {
     fn write<'a>(&'a mut self, records: &'a [SinkRecord]) -> LocalBoxFuture<'a, SinkResult<Vec<Verdict>>> {
         Box::pin(async move {
             let mut verdicts = vec![Verdict::Written; records.len()];
-            let mut rows: Vec<(usize, Row)> = Vec::with_capacity(records.len());
-            for (i, r) in records.iter().enumerate() {
-                match serde_json::from_slice(&r.payload) {
-                    Ok(event) => {
-                        rows.push((i, Row { topic: r.topic.clone(), partition: r.partition, offset: r.offset, event }))
-                    }
-                    Err(_) => {
-                        verdicts[i] = Verdict::DeadLetter { code: "sink.delta.invalid_row", detail: "not JSON".into() }
-                    }
-                }
-            }
             loop {
-                let batch: Vec<Row> = rows.iter().map(|(_, r)| r.clone()).collect();
+                // The writer takes the rows by value; they are parsed again for the rare second
+                // attempt (rows that did not fit the table left out) instead of cloned for each.
+                let rows = rows_of(records, &mut verdicts);
+                if rows.is_empty() {
+                    return Ok(verdicts);
+                }
                 let table = self.table().await?;
-                match table.write(batch).await {
+                match table.write(rows).await {
                     // Rows skipped as duplicates are already in the table: written.
                     Ok(outcome) => {
                         self.skipped += outcome.skipped_event_ids as u64;
@@ -170,18 +180,18 @@ impl SinkWriter for DeltaSink {
                     Err(DeltaSinkError::InvalidRows { rejects, .. }) => {
                         // Nothing was written; dead-letter the named rows and write the rest.
                         for rej in rejects {
-                            if let Some(pos) = rows.iter().position(|(_, r)| {
-                                r.topic == rej.topic && r.partition == rej.partition && r.offset == rej.offset
-                            }) {
-                                let (i, _) = rows.remove(pos);
+                            let at = records.iter().zip(&verdicts).position(|(r, v)| {
+                                *v == Verdict::Written
+                                    && r.topic == rej.topic
+                                    && r.partition == rej.partition
+                                    && r.offset == rej.offset
+                            });
+                            if let Some(i) = at {
                                 verdicts[i] = Verdict::DeadLetter {
                                     code: "sink.delta.invalid_row",
                                     detail: format!("the row does not fit the table: {}", rej.reason),
                                 };
                             }
-                        }
-                        if rows.is_empty() {
-                            return Ok(verdicts);
                         }
                     }
                     Err(e) => {

@@ -148,6 +148,7 @@ impl AppHandle {
                 token: config.admin.token.clone(),
                 base: Arc::new(config.clone()),
                 vars,
+                bootstrap: bootstrap.clone(),
             };
             let listen = config.admin.listen;
             let tls = config.admin.tls.as_ref();

@@ -12,7 +12,8 @@
 //! # Who owns what (dependencies point down this list; `scripts/layers` checks it)
 //! - [`app`]: wiring it all from a `Config`; graceful shutdown. [`load_gen`]: `pix-ingest gen`.
 //!   [`healthcheck`]: `pix-ingest healthcheck`. [`guide`]: what the bundled demo tells a newcomer.
-//! - [`admin`]: the admin HTTP API; it talks only to the supervisor.
+//! - [`admin`]: the admin HTTP API; it talks only to the supervisor (and to [`redrive`]).
+//! - [`redrive`]: browsing the dead-letter topic and publishing again what today's rules accept.
 //! - [`supervisor`]: the registry of every actor (sources, sinks, router, dead letter), restarts
 //!   with backoff, FAILED, readiness, and the persisted changes of the admin API.
 //! - [`config`]: the root of the YAML schema, loading, `${VAR}`, overrides, cross-section checks.
@@ -41,6 +42,7 @@ pub mod healthcheck;
 pub mod kafka;
 pub mod lifecycle;
 pub mod load_gen;
+pub mod redrive;
 pub mod router;
 pub mod sinks;
 pub mod sources;

@@ -1,7 +1,8 @@
 //! The `pix-ingest` binary: CLI -> config -> logs -> App -> signals (SIGHUP: reload the file;
 //! SIGTERM/SIGINT: readiness 503, `shutdown.drain_delay` of serving, then the graceful stop).
 //! Only this file chooses exit codes: 64 bad usage or config, 69 cannot start, 1 a failed check
-//! (shutdown past its grace, `gen` with failed requests, `healthcheck` unhealthy), 0 otherwise.
+//! (shutdown past its grace, `gen` with failed requests, `healthcheck` unhealthy), 0 otherwise
+//! (`dlq`: 64 for a bad selection or config, 69 when Kafka does not serve).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,12 @@ enum Command {
         #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
         timeout: Duration,
     },
+    /// The dead-letter topic: browse it (`list`, values masked) or publish again what the config
+    /// accepts now (`redrive`, resumable); prints JSON. Needs a real broker (`kafka.bootstrap_servers`).
+    Dlq {
+        #[command(subcommand)]
+        action: pix_ingest::redrive::cli::DlqAction,
+    },
 }
 
 /// The schemas `print-schema` knows (both version 1).
@@ -107,6 +114,7 @@ fn main() -> ExitCode {
         }
         Command::Gen(args) => generate(args),
         Command::Healthcheck { url, config, timeout } => healthcheck(url, config, timeout),
+        Command::Dlq { action } => dlq(action),
         Command::Run { config } => {
             let file = ConfigFile::choose(config, &ProcessEnv);
             let loaded = match file.load(&ProcessEnv) {
@@ -198,6 +206,45 @@ fn healthcheck(url: Option<String>, config: Option<PathBuf>, timeout: Duration) 
         Err(e) => {
             eprintln!("pix-ingest healthcheck: UNHEALTHY: {e}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// `pix-ingest dlq list|redrive`: the JSON answer on stdout, the audit line on stderr.
+fn dlq(action: pix_ingest::redrive::cli::DlqAction) -> ExitCode {
+    use pix_ingest::redrive::{Instance, RedriveError};
+    let file = ConfigFile::choose(action.config().cloned(), &ProcessEnv);
+    let instance = match file.load(&ProcessEnv) {
+        Ok(l) => Instance::of_file(l.config),
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(64);
+        }
+    };
+    let instance = match instance {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("pix-ingest dlq: {}: {e}", file.name());
+            return ExitCode::from(64);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::new("warn,pix_ingest::audit=info");
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).with_env_filter(filter).try_init();
+    let rt = match client_runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(action.answer(&instance)) {
+        Ok(json) => {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{json}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("pix-ingest dlq: {e}");
+            ExitCode::from(if matches!(e, RedriveError::Selection(_)) { 64 } else { 69 })
         }
     }
 }

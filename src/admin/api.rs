@@ -24,7 +24,7 @@ fn error(status: StatusCode, code: &str, detail: impl AsRef<str>) -> HttpRespons
     problem(status, code, detail).response()
 }
 
-fn audit(req: &HttpRequest, action: &str, id: &str, status: StatusCode) {
+pub(super) fn audit(req: &HttpRequest, action: &str, id: &str, status: StatusCode) {
     let peer = req.peer_addr().map(|a| a.to_string()).unwrap_or_default();
     let client = req.conn_data::<crate::tls::PeerIdentity>();
     tracing::info!(
@@ -48,7 +48,7 @@ fn bearer(value: &str) -> Option<&str> {
 
 /// `Ok` when the request carries the configured bearer token; `Err` is the finished 401.
 #[allow(clippy::result_large_err)]
-fn authorize(req: &HttpRequest, state: &AdminState) -> Result<(), HttpResponse> {
+pub(super) fn authorize(req: &HttpRequest, state: &AdminState) -> Result<(), HttpResponse> {
     let Some(token) = state.token.as_ref().filter(|t| !t.is_empty()) else {
         let detail = "admin mutations are disabled: no admin.token is configured";
         return Err(error(StatusCode::UNAUTHORIZED, "auth.disabled", detail));

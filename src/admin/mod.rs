@@ -1,12 +1,13 @@
 //! The admin listener (actix-web, its own port, 127.0.0.1 by default): liveness, readiness,
 //! Prometheus metrics, the registry of supervised actors, and (in `api`) the mutating calls behind
 //! the bearer token. It talks only to the Supervisor (readiness, the registry and every change
-//! are supervisor messages) and reads no environment: the variables a submitted entry may use
-//! come from the `VarSource` the app hands it. Every error is a problem document (RFC 9457, the
-//! ingest API's shape and codes), a method a route does not take is a 405 with `Allow`. The
-//! OpenAPI document is `openapi.json`.
+//! are supervisor messages) and, for the dead letters (`dlq`), to `crate::redrive`; it reads no
+//! environment: the variables a submitted entry may use come from the `VarSource` the app hands
+//! it. Every error is a problem document (RFC 9457, the ingest API's shape and codes), a method
+//! a route does not take is a 405 with `Allow`. The OpenAPI document is `openapi.json`.
 
 pub mod api;
+mod dlq;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +38,9 @@ pub struct AdminState {
     pub base: Arc<crate::config::Config>,
     /// Where `${VAR}` in a submitted entry is looked up.
     pub vars: Arc<dyn VarSource + Send + Sync>,
+    /// The bootstrap servers in use (the embedded broker's when embedded): the dead-letter
+    /// browse and redrive connect there.
+    pub bootstrap: String,
 }
 
 /// The OpenAPI 3.1 document of this API, kept in the repo.
@@ -71,6 +75,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/reload", "POST", vec![web::post().to(api::reload)]))
         .service(resource("/api/v1/sources", "POST", vec![web::post().to(api::add_source)]))
         .service(resource("/api/v1/sinks", "POST", vec![web::post().to(api::add_sink)]))
+        .service(resource("/api/v1/dlq", "GET", vec![get().to(dlq::list)]))
+        .service(resource("/api/v1/dlq/redrive", "POST", vec![web::post().to(dlq::redrive)]))
         .service(resource("/api/v1/actors", "GET", vec![get().to(actors)]))
         .service(resource("/api/v1/actors/{id}", "GET, DELETE", vec![get().to(actor), web::delete().to(api::delete)]))
         .service(resource("/api/v1/actors/{id}/config", "PUT", vec![web::put().to(api::replace_config)]))

@@ -2,9 +2,11 @@
 //!
 //! Routed records: `traceparent` (W3C), `pix-event-id`, `pix-source`, `pix-schema-version`,
 //! `content-type`, and with a client certificate (mutual TLS) `pix-client-subject` and
-//! `pix-client-serial`. Dead letters: `pix-dlq-reason` (first code), `pix-dlq-reasons` (JSON list of
-//! `{code, path, detail}`), `pix-dlq-stage`, `pix-source`, `pix-item-index`, `pix-received-at`,
-//! `traceparent`, and `content-type` of the original bytes; a dead letter from a consumer adds
+//! `pix-client-serial`; a record a redrive published again from a dead letter adds
+//! `pix-redriven-from` (`topic/partition/offset` of that dead letter). Dead letters:
+//! `pix-dlq-reason` (first code), `pix-dlq-reasons` (JSON list of `{code, path, detail}`),
+//! `pix-dlq-stage`, `pix-source`, `pix-item-index`, `pix-received-at`, `traceparent`, and
+//! `content-type` of the original bytes; a dead letter from a consumer adds
 //! `pix-dlq-origin-topic`, `-partition` and `-offset`; the client certificate headers too.
 
 use rdkafka::message::{Header, OwnedHeaders};
@@ -43,6 +45,9 @@ pub const DLQ_ORIGIN_OFFSET: &str = "pix-dlq-origin-offset";
 pub const DLQ_TRUNCATED: &str = "pix-dlq-truncated";
 /// SHA-256 (hex) of the original bytes of a truncated dead letter.
 pub const DLQ_ORIGINAL_SHA256: &str = "pix-dlq-original-sha256";
+
+/// `topic/partition/offset` of the dead letter a redrive published this record again from.
+pub const REDRIVEN_FROM: &str = "pix-redriven-from";
 
 /// Subject of the verified client certificate of the connection the record came in on.
 pub const CLIENT_SUBJECT: &str = "pix-client-subject";

@@ -55,6 +55,9 @@ impl SourceKind for GeneratorSourceConfig {
     fn id(&self) -> &str {
         &self.id
     }
+    fn format(&self) -> pix_domain::formats::Format {
+        pix_domain::formats::Format::Canonical
+    }
     fn start(&self, deps: SourceDeps, guard: ChildGuard) -> actix::Recipient<Control> {
         use actix::Actor;
         TaskActor::new(guard, task(self.clone(), deps), Placement::Current).start().recipient()

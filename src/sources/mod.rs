@@ -86,6 +86,8 @@ impl CheckContext {
 pub trait SourceKind {
     /// The source id.
     fn id(&self) -> &str;
+    /// The wire format its inputs are in (a redrive decodes its dead letters with it again).
+    fn format(&self) -> pix_domain::formats::Format;
     /// Kind-specific field problems, as (field below the entry, message).
     fn problems(&self, _ctx: &CheckContext) -> Vec<(&'static str, String)> {
         Vec::new()
@@ -102,6 +104,11 @@ impl SourceConfig {
     /// The source id.
     pub fn id(&self) -> &str {
         self.kind().id()
+    }
+
+    /// The wire format of its inputs.
+    pub fn format(&self) -> pix_domain::formats::Format {
+        self.kind().format()
     }
 
     /// Starts the actor of this source.

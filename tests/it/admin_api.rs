@@ -12,7 +12,7 @@ use crate::harness::TestApp;
 use crate::kafka::group_lag;
 use crate::wait::{holds, wait_until};
 
-async fn call(
+pub async fn call(
     method: reqwest::Method,
     url: String,
     token: Option<&str>,

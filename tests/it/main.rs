@@ -25,6 +25,7 @@ mod delta_fraud;
 #[cfg(feature = "delta")]
 mod demo;
 mod dict_poll;
+mod dlq_redrive;
 mod drain_reload;
 mod file_source;
 mod fixtures;

@@ -40,6 +40,9 @@ impl SourceKind for ApiPixPollConfig {
     fn id(&self) -> &str {
         &self.id
     }
+    fn format(&self) -> pix_domain::formats::Format {
+        pix_domain::formats::Format::BcbWebhook
+    }
     fn problems(&self, _ctx: &CheckContext) -> Vec<(&'static str, String)> {
         self.field_problems()
     }

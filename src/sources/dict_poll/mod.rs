@@ -62,6 +62,9 @@ impl SourceKind for DictPollConfig {
     fn id(&self) -> &str {
         &self.id
     }
+    fn format(&self) -> pix_domain::formats::Format {
+        pix_domain::formats::Format::DictXml
+    }
     fn problems(&self, _ctx: &CheckContext) -> Vec<(&'static str, String)> {
         self.field_problems()
     }

@@ -31,6 +31,9 @@ impl SourceKind for FileSourceConfig {
     fn id(&self) -> &str {
         &self.id
     }
+    fn format(&self) -> pix_domain::formats::Format {
+        self.format
+    }
     fn problems(&self, ctx: &CheckContext) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if let Err(e) = glob::Pattern::new(&self.path) {

@@ -143,6 +143,9 @@ impl SourceKind for HttpSourceConfig {
     fn id(&self) -> &str {
         &self.id
     }
+    fn format(&self) -> pix_domain::formats::Format {
+        self.format
+    }
     fn listen(&self) -> Option<std::net::SocketAddr> {
         (self.listen.port() != 0).then_some(self.listen)
     }

@@ -25,6 +25,8 @@ use crate::kafka::KafkaConfig;
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest time without a record before a scan gives up (the broker stopped serving).
 const IDLE: Duration = Duration::from_secs(30);
+/// How long one wait for a record lasts before the positions are looked at.
+const POLL: Duration = Duration::from_secs(1);
 
 /// Where a scan starts.
 pub(crate) struct Start {
@@ -52,7 +54,6 @@ impl Scan {
         let mut config = crate::kafka::consumer_config(kafka, bootstrap, &from.group);
         // An assigned consumer is no group member: a static membership id would have it fenced.
         config.remove("group.instance.id");
-        config.set("enable.partition.eof", "true");
         let consumer: Arc<StreamConsumer> = Arc::new(config.create().map_err(RedriveError::Kafka)?);
         let (c, t) = (Arc::clone(&consumer), topic.to_owned());
         let (assignment, open) = blocking(move || starts(&c, &t, &from)).await?;
@@ -62,14 +63,19 @@ impl Scan {
 
     /// The next dead letter, `None` once every partition was read to its end.
     pub async fn next(&mut self) -> Result<Option<Letter>, RedriveError> {
-        let mut idle_until = Instant::now() + IDLE;
+        let mut idle_since = Instant::now();
         while !self.open.is_empty() {
-            let Ok(got) = tokio::time::timeout_at(idle_until, self.consumer.recv()).await else {
-                return Err(RedriveError::Stalled { topic: self.topic.clone(), idle: IDLE });
-            };
-            match got {
-                Ok(m) => {
-                    idle_until = Instant::now() + IDLE;
+            match tokio::time::timeout(POLL, self.consumer.recv()).await {
+                Err(_) => {
+                    // Nothing came: a partition whose position is at its end already (its last
+                    // offsets were no records) is done; one that stays silent is an error.
+                    self.close_finished();
+                    if idle_since.elapsed() >= IDLE {
+                        return Err(RedriveError::Stalled { topic: self.topic.clone(), idle: IDLE });
+                    }
+                }
+                Ok(Ok(m)) => {
+                    idle_since = Instant::now();
                     let (p, o) = (m.partition(), m.offset());
                     let Some(&end) = self.open.get(&p) else { continue };
                     if o + 1 >= end {
@@ -79,13 +85,22 @@ impl Scan {
                         return Ok(Some(Letter::of(&m)));
                     }
                 }
-                Err(KafkaError::PartitionEOF(p)) => {
-                    self.open.remove(&p);
-                }
-                Err(error) => tracing::warn!(%error, topic = %self.topic, "Reading the dead-letter topic."),
+                Ok(Err(error)) => tracing::warn!(%error, topic = %self.topic, "Reading the dead-letter topic."),
             }
         }
         Ok(None)
+    }
+
+    /// Closes the partitions whose position reached their end.
+    fn close_finished(&mut self) {
+        let Ok(positions) = self.consumer.position() else { return };
+        for e in positions.elements() {
+            if let Offset::Offset(at) = e.offset()
+                && self.open.get(&e.partition()).is_some_and(|&end| at >= end)
+            {
+                self.open.remove(&e.partition());
+            }
+        }
     }
 
     /// Records that every dead letter up to `next - 1` of each partition is done.
@@ -132,7 +147,8 @@ fn starts(
     };
     let committed = if from.resume { Some(c.committed_offsets(all(Offset::Invalid)?, ADMIN_TIMEOUT)?) } else { None };
     let by_time = match from.since {
-        Some(t) => Some(c.offsets_for_times(all(Offset::Offset(t.timestamp_millis()))?, ADMIN_TIMEOUT)?),
+        // Kafka timestamps start at the epoch: an earlier `since` is the beginning.
+        Some(t) => Some(c.offsets_for_times(all(Offset::Offset(t.timestamp_millis().max(0)))?, ADMIN_TIMEOUT)?),
         None => None,
     };
     let offset_in = |tpl: &Option<TopicPartitionList>, p: i32| match tpl.as_ref()?.find_partition(topic, p)?.offset() {

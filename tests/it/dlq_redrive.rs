@@ -88,7 +88,7 @@ async fn a_redrive_publishes_what_the_config_accepts_now_and_a_second_run_moves_
         assert_eq!(h["pix-event-id"], format!("{e2e}:TRANSFER:PENDING"));
         assert!(event["flags"].to_string().contains("TAX_ID_CHECK_DIGIT"), "{event}");
         let from = &h["pix-redriven-from"];
-        let letter = dlq.iter().find(|l| &format!("{}/{}/{}", t.topics.dlq, l.partition(), l.offset()) == from);
+        let letter = dlq.iter().find(|l| format!("{}/{}/{}", t.topics.dlq, l.partition(), l.offset()) == *from);
         assert!(letter.is_some_and(|l| headers(l)["pix-dlq-reason"] == "tax_id.check_digit"), "{from}");
         assert!(moved.iter().any(|x| x["records"][0]["event_id"] == h["pix-event-id"].as_str()));
     }

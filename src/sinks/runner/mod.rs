@@ -16,11 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use rdkafka::Offset;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::error::KafkaResult;
-use rdkafka::message::{BorrowedMessage, Message, OwnedMessage};
+use rdkafka::message::{Message, OwnedMessage};
 
 use super::batch::Batcher;
 use super::quarantine::CrashLog;
@@ -139,10 +138,18 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
             tokio::select! {
                 biased;
                 _ = stop.changed() => continue,
-                next = tokio::time::timeout(wait, stream.next()) => if let Ok(Some(first)) = next
-                    && let Err(end) = state.take_ready(&ctx, first, &mut stream)
-                {
-                    return end;
+                next = tokio::time::timeout(wait, stream.next()) => match next {
+                    Ok(Some(Ok(m))) => {
+                        state.batcher.add(m.payload_len(), std::time::Instant::now());
+                        state.pending.push(m.detach());
+                    }
+                    Ok(Some(Err(error))) => {
+                        if let Some(end) = fatal(&deps.kafka, &group_of(&id), &error) {
+                            return end;
+                        }
+                        tracing::warn!(sink = %id, %error, "Consumer error.");
+                    }
+                    Ok(None) | Err(_) => {}
                 },
             }
         }
@@ -202,40 +209,6 @@ impl LoopState {
             paused: false,
             assigned: BTreeSet::new(),
             stats: super::WriterStats::default(),
-        }
-    }
-
-    /// Adds `first` and then every record the consumer already holds (librdkafka prefetches) to
-    /// the open batch until it is full, without a timer or a `select!` per record: at tens of
-    /// thousands of records per second those cost more than the record itself.
-    fn take_ready<'m>(
-        &mut self,
-        ctx: &SinkCtx<'_>,
-        first: KafkaResult<BorrowedMessage<'m>>,
-        stream: &mut (impl futures::Stream<Item = KafkaResult<BorrowedMessage<'m>>> + Unpin),
-    ) -> Result<(), TaskEnd> {
-        let mut next = first;
-        loop {
-            match next {
-                Ok(m) => {
-                    self.batcher.add(m.payload_len(), std::time::Instant::now());
-                    self.pending.push(m.detach());
-                }
-                Err(error) => {
-                    if let Some(end) = fatal(&ctx.deps.kafka, &ctx.group, &error) {
-                        return Err(end);
-                    }
-                    tracing::warn!(sink = %ctx.id, %error, "Consumer error.");
-                    return Ok(());
-                }
-            }
-            if self.paused || self.batcher.is_full(std::time::Instant::now()) {
-                return Ok(());
-            }
-            match stream.next().now_or_never() {
-                Some(Some(m)) => next = m,
-                Some(None) | None => return Ok(()),
-            }
         }
     }
 

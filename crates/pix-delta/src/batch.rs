@@ -15,7 +15,7 @@ use crate::schema::{Kind, TableKind};
 
 /// One batch holding `records`, with the columns of `schema` (looked up by name in the columns of
 /// `table`).
-pub fn build(schema: SchemaRef, records: &[Record], table: TableKind) -> Result<RecordBatch, ArrowError> {
+pub fn build(schema: SchemaRef, records: &[Record<'_>], table: TableKind) -> Result<RecordBatch, ArrowError> {
     let columns = table.columns();
     let mut arrays = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
@@ -31,7 +31,7 @@ pub fn build(schema: SchemaRef, records: &[Record], table: TableKind) -> Result<
 fn column<'a>(
     field: &Field,
     kind: Kind,
-    cells: impl Iterator<Item = Option<&'a Cell>>,
+    cells: impl Iterator<Item = Option<&'a Cell<'a>>>,
 ) -> Result<ArrayRef, ArrowError> {
     // A cell of another kind cannot come out of `row::to_record`; it becomes a null here, and a
     // null in a non-nullable column makes `RecordBatch::try_new` fail instead of panicking.
@@ -81,7 +81,7 @@ fn column<'a>(
     })
 }
 
-fn timestamps<'a>(field: &Field, cells: impl Iterator<Item = Option<&'a Cell>>) -> ArrayRef {
+fn timestamps<'a>(field: &Field, cells: impl Iterator<Item = Option<&'a Cell<'a>>>) -> ArrayRef {
     let tz = match field.data_type() {
         DataType::Timestamp(_, tz) => tz.clone(),
         _ => None,
@@ -96,7 +96,7 @@ fn timestamps<'a>(field: &Field, cells: impl Iterator<Item = Option<&'a Cell>>) 
     Arc::new(b.finish())
 }
 
-fn string_lists<'a>(field: &Field, cells: impl Iterator<Item = Option<&'a Cell>>) -> Result<ArrayRef, ArrowError> {
+fn string_lists<'a>(field: &Field, cells: impl Iterator<Item = Option<&'a Cell<'a>>>) -> Result<ArrayRef, ArrowError> {
     let item = match field.data_type() {
         DataType::List(item) => item.clone(),
         other => return Err(ArrowError::SchemaError(format!("`{}` is {other}, expected a list", field.name()))),

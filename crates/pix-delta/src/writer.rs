@@ -254,7 +254,7 @@ impl DeltaWriter {
     }
 
     /// The cells of every row, or every row that is not a canonical event.
-    fn records(&self, rows: &[Row]) -> Result<Vec<row::Record>, DeltaSinkError> {
+    fn records<'a>(&self, rows: &'a [Row]) -> Result<Vec<row::Record<'a>>, DeltaSinkError> {
         let mut records = Vec::with_capacity(rows.len());
         let mut rejects = Vec::new();
         for row in rows {

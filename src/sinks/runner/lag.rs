@@ -13,7 +13,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use super::assignment::SinkConsumer;
+use rdkafka::consumer::Consumer;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::Notify;
 
@@ -32,7 +33,7 @@ pub(super) struct LagClock {
 
 impl LagClock {
     /// Called after every commit: the task refreshes now instead of at its next tick.
-    pub(super) fn refresh<T>(&mut self, _ctx: &super::SinkCtx<'_>, _consumer: &StreamConsumer, _next: &T) {
+    pub(super) fn refresh<T>(&mut self, _ctx: &super::SinkCtx<'_>, _consumer: &SinkConsumer, _next: &T) {
         self.nudge.notify_one();
     }
 }
@@ -52,7 +53,7 @@ impl LagWatch {
     /// Starts refreshing the lag of `sink` on `topics` through `consumer` (its group's client).
     pub(super) fn start(
         sink: &str,
-        consumer: Arc<StreamConsumer>,
+        consumer: Arc<SinkConsumer>,
         topics: Vec<String>,
         metrics: Arc<Metrics>,
         clock: &LagClock,
@@ -98,7 +99,7 @@ impl Drop for LagWatch {
 /// (topic, partition, lag) for every partition of `topics`: high watermark minus the group's
 /// committed offset (the low watermark when nothing is committed). Blocking.
 pub(super) fn measure(
-    consumer: &StreamConsumer,
+    consumer: &SinkConsumer,
     topics: &[String],
 ) -> Result<Vec<(String, i32, i64)>, rdkafka::error::KafkaError> {
     let mut tpl = TopicPartitionList::new();

@@ -4,6 +4,7 @@
 //! `stream.rs` (per-record retries, per-key order, a commit window). This file owns the loop: assignment changes (seek past what the destination already
 //! holds), pause and resume, batching, and stopping between batches.
 
+mod assignment;
 mod decode;
 mod lag;
 mod process;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use futures::StreamExt;
 use rdkafka::Offset;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::message::{Message, OwnedMessage};
 
 use super::batch::Batcher;
@@ -29,6 +30,7 @@ use crate::kafka::{KafkaConfig, TopicsConfig, consumer_config};
 use crate::lifecycle::task::{Placement, RunSignal, RunState, TaskActor, TaskEnd};
 use crate::lifecycle::{ChildGuard, Control};
 use crate::telemetry::metrics::Metrics;
+use assignment::{AssignmentWatch, Rebalances, SinkConsumer};
 use lag::{LagClock, LagWatch};
 
 /// Where sinks read from: the cluster and its topic names.
@@ -95,10 +97,11 @@ async fn run(cfg: SinkConfig, deps: SinkDeps, mut stop: RunSignal) -> TaskEnd {
         Err(e) => return TaskEnd::Failed(format!("cannot build the writer: {e}")),
     };
     let group = group_of(&id);
-    let consumer: Arc<StreamConsumer> = match consumer_config(&deps.kafka, &deps.bootstrap, &group).create() {
-        Ok(c) => Arc::new(c),
-        Err(e) => return TaskEnd::Failed(format!("cannot create the consumer: {e}")),
-    };
+    let consumer: Arc<SinkConsumer> =
+        match consumer_config(&deps.kafka, &deps.bootstrap, &group).create_with_context(Rebalances::default()) {
+            Ok(c) => Arc::new(c),
+            Err(e) => return TaskEnd::Failed(format!("cannot create the consumer: {e}")),
+        };
     let topics: Vec<String> = common.topics.iter().map(|c| deps.topics.of(*c).as_str().to_owned()).collect();
     let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     if let Err(e) = consumer.subscribe(&topic_refs) {
@@ -196,6 +199,7 @@ struct LoopState {
     lag: LagClock,
     paused: bool,
     assigned: BTreeSet<(String, i32)>,
+    watch: AssignmentWatch,
     /// The writer's counters at the last batch.
     stats: super::WriterStats,
 }
@@ -208,6 +212,7 @@ impl LoopState {
             lag: LagClock::default(),
             paused: false,
             assigned: BTreeSet::new(),
+            watch: AssignmentWatch::default(),
             stats: super::WriterStats::default(),
         }
     }
@@ -217,7 +222,7 @@ impl LoopState {
         &mut self,
         ctx: &SinkCtx<'_>,
         writer: &mut dyn SinkWriter,
-        consumer: &StreamConsumer,
+        consumer: &SinkConsumer,
     ) -> Result<(), TaskEnd> {
         if self.pending.is_empty() {
             return Ok(());
@@ -239,8 +244,8 @@ impl LoopState {
 
     /// Start and every rebalance: a destination that records its own offsets (Delta) decides
     /// where each newly assigned partition is read from.
-    async fn follow_assignment(&mut self, id: &str, writer: &mut dyn SinkWriter, consumer: &StreamConsumer) {
-        let Ok(a) = consumer.assignment() else { return };
+    async fn follow_assignment(&mut self, id: &str, writer: &mut dyn SinkWriter, consumer: &SinkConsumer) {
+        let Some(a) = self.watch.changed(consumer) else { return };
         let now: BTreeSet<(String, i32)> = a.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect();
         if now != self.assigned {
             let added: Vec<(String, i32)> = now.difference(&self.assigned).cloned().collect();
@@ -260,7 +265,7 @@ impl LoopState {
         &mut self,
         ctx: &SinkCtx<'_>,
         writer: &mut dyn SinkWriter,
-        consumer: &StreamConsumer,
+        consumer: &SinkConsumer,
         state: RunState,
     ) -> Result<(), TaskEnd> {
         if state == RunState::Paused && !self.paused {
@@ -287,7 +292,7 @@ impl LoopState {
 async fn seek_committed(
     id: &str,
     writer: &mut dyn SinkWriter,
-    consumer: &StreamConsumer,
+    consumer: &SinkConsumer,
     added: &[(String, i32)],
     pending: &mut Vec<OwnedMessage>,
 ) {

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::assignment::SinkConsumer;
 use chrono::Utc;
 use opentelemetry::trace::TraceContextExt;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::time::Instant;
@@ -27,7 +28,7 @@ use crate::telemetry::propagation::extract;
 pub(super) async fn process(
     ctx: &SinkCtx<'_>,
     writer: &mut dyn SinkWriter,
-    consumer: &StreamConsumer,
+    consumer: &SinkConsumer,
     batch: Vec<OwnedMessage>,
     lag: &mut LagClock,
 ) -> Result<(), TaskEnd> {
@@ -222,7 +223,7 @@ pub(super) async fn publish_letters(
 async fn commit(
     ctx: &SinkCtx<'_>,
     writer: &mut dyn SinkWriter,
-    consumer: &StreamConsumer,
+    consumer: &SinkConsumer,
     batch: &[OwnedMessage],
     lag: &mut LagClock,
 ) -> Result<(), TaskEnd> {

@@ -12,11 +12,12 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::assignment::SinkConsumer;
 use chrono::Utc;
 use futures::StreamExt;
 use futures::future::LocalBoxFuture;
 use futures::stream::FuturesUnordered;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::time::Instant;
@@ -67,6 +68,7 @@ struct Stream<'a> {
     /// Records after a crash still to be delivered one at a time (so a next crash names one).
     isolate: usize,
     assigned: BTreeSet<Tp>,
+    watch: super::assignment::AssignmentWatch,
     paused: bool,
     lag: LagClock,
     last_commit: Instant,
@@ -76,7 +78,7 @@ struct Stream<'a> {
 pub(super) async fn run(
     ctx: &SinkCtx<'_>,
     sender: Rc<dyn RecordSender>,
-    consumer: &StreamConsumer,
+    consumer: &SinkConsumer,
     stop: &mut RunSignal,
     batch: &crate::sinks::batch::BatchConfig,
 ) -> TaskEnd {
@@ -92,6 +94,7 @@ pub(super) async fn run(
         in_flight: FuturesUnordered::new(),
         isolate,
         assigned: BTreeSet::new(),
+        watch: Default::default(),
         paused: false,
         lag: LagClock::default(),
         last_commit: Instant::now(),
@@ -136,8 +139,8 @@ impl<'a> Stream<'a> {
         self.in_flight.len() + self.ready.len() + self.lanes.waiting()
     }
 
-    fn follow_assignment(&mut self, consumer: &StreamConsumer) {
-        let Ok(a) = consumer.assignment() else { return };
+    fn follow_assignment(&mut self, consumer: &SinkConsumer) {
+        let Some(a) = self.watch.changed(consumer) else { return };
         let now: BTreeSet<Tp> = a.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect();
         if now != self.assigned {
             self.window.retain(&now);
@@ -150,7 +153,7 @@ impl<'a> Stream<'a> {
     }
 
     /// Pauses fetching while the sink is paused or holds enough, resumes otherwise.
-    fn throttle(&mut self, consumer: &StreamConsumer, pause: bool) {
+    fn throttle(&mut self, consumer: &SinkConsumer, pause: bool) {
         if pause != self.paused
             && let Ok(a) = consumer.assignment()
         {
@@ -212,7 +215,7 @@ impl<'a> Stream<'a> {
     }
 
     /// A job ended: its offset is finished (or not), its lane's next record may start.
-    fn finish(&mut self, done: Done, consumer: &StreamConsumer) -> Option<TaskEnd> {
+    fn finish(&mut self, done: Done, consumer: &SinkConsumer) -> Option<TaskEnd> {
         if self.isolate > 0 {
             self.ctx.deps.crashes.end(self.ctx.id);
             self.isolate -= 1;
@@ -234,7 +237,7 @@ impl<'a> Stream<'a> {
     }
 
     /// Commits each partition up to its lowest unfinished record.
-    fn commit(&mut self, consumer: &StreamConsumer, mode: CommitMode) {
+    fn commit(&mut self, consumer: &SinkConsumer, mode: CommitMode) {
         self.last_commit = Instant::now();
         let due = self.window.due();
         if due.is_empty() {
@@ -256,7 +259,7 @@ impl<'a> Stream<'a> {
 
     /// Stopping: nothing new starts; what is in flight gets `DRAIN` to finish; then the finished
     /// offsets are committed. The rest is re-delivered to the next owner.
-    async fn drain(mut self, consumer: &StreamConsumer) -> TaskEnd {
+    async fn drain(mut self, consumer: &SinkConsumer) -> TaskEnd {
         let deadline = Instant::now() + DRAIN;
         while !self.in_flight.is_empty() {
             match tokio::time::timeout_at(deadline, self.in_flight.next()).await {

@@ -88,7 +88,7 @@ fn cell<'a>(row: &'a Row, column: &ColumnSpec, pii: &PiiHasher) -> Result<Cell<'
 
 /// The member at `pointer` (`/a/b`): object members only, no `~` escapes (the column specs use
 /// neither). `Value::pointer` unescapes every token with two `str::replace` calls, which was a
-/// tenth of the writer's CPU (perf, docs/engineering-notes.md).
+/// tenth of the writer's CPU (perf; README, "The Delta sink end to end").
 fn member<'a>(event: &'a Value, pointer: &str) -> Option<&'a Value> {
     pointer.split('/').skip(1).try_fold(event, |v, key| v.as_object()?.get(key))
 }

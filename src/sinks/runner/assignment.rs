@@ -7,6 +7,7 @@
 //! consumer's context counts completed rebalances instead, and the list is read only when the
 //! count moved, which keeps the per-record check and drops its cost to one atomic load.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
@@ -47,4 +48,9 @@ impl AssignmentWatch {
         self.seen = Some(count);
         Some(assignment)
     }
+}
+
+/// The (topic, partition) pairs of an assignment, as both consume loops keep them.
+pub(super) fn partitions(assignment: &TopicPartitionList) -> BTreeSet<(String, i32)> {
+    assignment.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect()
 }

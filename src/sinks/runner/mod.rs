@@ -246,7 +246,7 @@ impl LoopState {
     /// where each newly assigned partition is read from.
     async fn follow_assignment(&mut self, id: &str, writer: &mut dyn SinkWriter, consumer: &SinkConsumer) {
         let Some(a) = self.watch.changed(consumer) else { return };
-        let now: BTreeSet<(String, i32)> = a.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect();
+        let now = assignment::partitions(&a);
         if now != self.assigned {
             let added: Vec<(String, i32)> = now.difference(&self.assigned).cloned().collect();
             for (topic, partition) in self.assigned.difference(&now) {

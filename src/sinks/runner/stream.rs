@@ -141,7 +141,7 @@ impl<'a> Stream<'a> {
 
     fn follow_assignment(&mut self, consumer: &SinkConsumer) {
         let Some(a) = self.watch.changed(consumer) else { return };
-        let now: BTreeSet<Tp> = a.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect();
+        let now = super::assignment::partitions(&a);
         if now != self.assigned {
             self.window.retain(&now);
             self.assigned = now;

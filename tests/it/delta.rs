@@ -81,10 +81,8 @@ fn delta_holds_exactly_the_accepted_events_after_a_kill_9_mid_stream() {
     sink["id"] = json!(format!("lake-kill-{}", std::process::id()));
     let without = ConfigBuilder::for_test("delta-kill").without_api().sink(sink).log(LogFormat::Json, "info");
     let instance = format!("it-{}", std::process::id());
-    let spawn = |config: &Path, log: &Path| {
-        let run = ["run", "--config", config.to_str().unwrap()];
-        service::command(dir.path(), &run, &[("PIX_INGEST_KAFKA_INSTANCE_ID", instance.as_str())], log).spawn().unwrap()
-    };
+    let spawn =
+        |config: &Path, log: &Path| service::spawn_with(config, &[("PIX_INGEST_KAFKA_INSTANCE_ID", &instance)], log);
     let generator = json!({
         "id": "synth", "type": "generator", "rate": 400, "batch": 20, "invalid_ratio": 0.05, "total": 800, "seed": 3
     });

@@ -29,8 +29,13 @@ const CHOOSING_VARS: [&str; 8] = [
 /// `pix-ingest run --config <config>` in the config's directory, stdout and stderr appended to
 /// `log`.
 pub fn spawn(config: &Path, log: &Path) -> Child {
+    spawn_with(config, &[], log)
+}
+
+/// `spawn` with `env` set (e.g. `PIX_INGEST_KAFKA_INSTANCE_ID` for static group membership).
+pub fn spawn_with(config: &Path, env: &[(&str, &str)], log: &Path) -> Child {
     let dir = config.parent().unwrap();
-    command(dir, &["run", "--config", config.to_str().unwrap()], &[], log).spawn().unwrap()
+    command(dir, &["run", "--config", config.to_str().unwrap()], env, log).spawn().unwrap()
 }
 
 /// `pix-ingest ARGS` in `dir` with `env` set (and the other choosing variables unset), stdout

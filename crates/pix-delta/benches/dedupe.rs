@@ -14,7 +14,7 @@ async fn run(rows: usize, batch: usize, dedupe: bool) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = common::config(dir.path(), dedupe);
     let mut w = DeltaWriter::open_or_create(cfg.clone()).await.unwrap();
-    let all: Vec<Row> = common::rows(rows);
+    let all: Vec<Row<'_>> = common::rows(rows);
     let started = Instant::now();
     for chunk in all.chunks(batch) {
         assert_eq!(w.write(chunk.to_vec()).await.unwrap().written, chunk.len());
@@ -24,7 +24,7 @@ async fn run(rows: usize, batch: usize, dedupe: bool) -> (f64, f64) {
     drop(w);
     let mut w = DeltaWriter::open_or_create(cfg).await.unwrap();
     let started = Instant::now();
-    let probe: Vec<Row> = (0..6).map(|p| Row { offset: 1_000_000, ..all[p].clone() }).collect();
+    let probe: Vec<Row<'_>> = (0..6).map(|p| Row { offset: 1_000_000, ..all[p].clone() }).collect();
     w.write(probe).await.unwrap();
     (rate, started.elapsed().as_secs_f64())
 }

@@ -1,8 +1,8 @@
 //! The Delta writer alone, as the Delta sink drives it: `BENCH_ROWS` canonical events (default
 //! 200,000) appended to a temporary local table in batches of `BENCH_BATCH` (default 50,000,
 //! the Delta sink's default `batch.max_events`), event-id dedupe and PII hashing on; prints rows/s
-//! and CPU-µs per row of this process (Arrow building, Parquet, commits). The rows are built before
-//! the clock starts. Run with `cargo bench -p pix-delta --bench sink` (scripts/bench does); the
+//! and CPU-µs per row of this process (parsing the payloads, Arrow building, Parquet, commits). The
+//! payloads are serialized before the clock starts. Run with `cargo bench -p pix-delta --bench sink` (scripts/bench does); the
 //! whole sink with Kafka is `scripts/bench delta`.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::disallowed_methods)]
 
@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Instant;
 
-use pix_delta::{DeltaWriter, Row};
+use pix_delta::{DeltaWriter, Json};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -19,12 +19,13 @@ fn env(name: &str, default: usize) -> usize {
 async fn run(rows: usize, batch: usize) -> (f64, f64, usize) {
     let dir = tempfile::tempdir().unwrap();
     let mut w = DeltaWriter::open_or_create(common::config(dir.path(), true)).await.unwrap();
-    let batches: Vec<Vec<Row>> = common::rows(rows).chunks(batch).map(<[Row]>::to_vec).collect();
+    let payloads = common::payloads(rows);
     let (started, cpu) = (Instant::now(), common::cpu_seconds());
     let mut commits = 0;
-    for chunk in batches {
+    for (at, chunk) in payloads.chunks(batch).enumerate() {
         let len = chunk.len();
-        let outcome = w.write(chunk).await.unwrap();
+        let parsed = chunk.iter().enumerate().map(|(i, p)| common::row(at * batch + i, Json::parse(p).unwrap()));
+        let outcome = w.write(parsed.collect()).await.unwrap();
         assert_eq!(outcome.written, len);
         commits += usize::from(outcome.committed);
     }

@@ -31,9 +31,9 @@ pub(crate) struct EventDedupe {
 }
 
 /// What one batch's filter decided.
-pub(crate) struct Filtered {
+pub(crate) struct Filtered<'a> {
     /// Rows to write.
-    pub(crate) keep: Vec<Row>,
+    pub(crate) keep: Vec<Row<'a>>,
     /// The ids to remember once the commit succeeded.
     pub(crate) fresh: Vec<(TopicPartition, Key, Day)>,
     /// Copies of an id the partition already holds (or repeated in the batch).
@@ -50,7 +50,7 @@ fn today() -> Day {
 }
 
 /// `(event_id, day of event_time)` of a row, when both can be read.
-fn identity(row: &Row) -> Option<(&str, Day)> {
+fn identity<'a>(row: &'a Row<'_>) -> Option<(&'a str, Day)> {
     let id = row.event.get("event_id")?.as_str()?;
     let time = DateTime::parse_from_rfc3339(row.event.get("event_time")?.as_str()?).ok()?;
     Some((id, day_of(time.with_timezone(&Utc).date_naive())))
@@ -102,7 +102,7 @@ impl EventDedupe {
     }
 
     /// Splits `rows` into those to write and the copies to skip.
-    pub(crate) fn filter(&self, rows: Vec<Row>) -> Filtered {
+    pub(crate) fn filter<'a>(&self, rows: Vec<Row<'a>>) -> Filtered<'a> {
         let first = self.ids.first_day(today());
         let mut out = Filtered { keep: Vec::with_capacity(rows.len()), fresh: Vec::new(), skipped: 0 };
         let mut in_batch: HashSet<(TopicPartition, Key)> = HashSet::new();

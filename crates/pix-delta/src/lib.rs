@@ -9,6 +9,7 @@
 //! | [`offsets`] | txn application ids and the duplicate split of a batch (pure) |
 //! | `dedupe` | exactly once by event id: the ids each topic-partition holds, read back from the table |
 //! | [`schema`] | the column list, from which the Delta schema and the row conversion derive |
+//! | [`json`] | [`Json`]: the payload parsed once, strings borrowed from its bytes |
 //! | [`row`] | [`Row`] and its conversion into cells (pure; rejects name the column, not the value) |
 //! | `batch` | Arrow `RecordBatch` building |
 //! | [`pii`] | keyed hashing of personal values |
@@ -97,6 +98,7 @@
 
 pub mod config;
 pub mod error;
+pub mod json;
 pub mod offsets;
 pub mod pii;
 pub mod row;
@@ -108,6 +110,7 @@ mod dedupe;
 
 pub use config::{DedupeConfig, DeltaSinkConfig, default_checkpoint_interval};
 pub use error::{DeltaSinkError, RowReject, Step};
+pub use json::Json;
 pub use row::Row;
 pub use schema::TableKind;
 pub use writer::{DeltaWriter, WriteOutcome};

@@ -17,9 +17,9 @@ pub fn txn_app_id(app_id: &str, topic: &str, partition: i32) -> String {
 
 /// What one [`crate::DeltaWriter::write`] call will do.
 #[derive(Debug, Default)]
-pub struct Plan {
+pub struct Plan<'a> {
     /// Rows to write, in input order.
-    pub keep: Vec<Row>,
+    pub keep: Vec<Row<'a>>,
     /// Rows at or below the recorded offset of their partition, or repeated within the batch.
     pub skipped_duplicates: usize,
     /// New txn version (the highest kept offset) per topic-partition.
@@ -28,7 +28,7 @@ pub struct Plan {
 
 /// Splits `rows`: a row is a duplicate when its offset is `<=` the version recorded for its
 /// topic-partition, or when the same `(topic, partition, offset)` came earlier in this batch.
-pub fn plan(rows: Vec<Row>, recorded: &HashMap<TopicPartition, i64>) -> Plan {
+pub fn plan<'a>(rows: Vec<Row<'a>>, recorded: &HashMap<TopicPartition, i64>) -> Plan<'a> {
     let mut plan = Plan::default();
     let mut seen = HashSet::new();
     for row in rows {
@@ -89,8 +89,8 @@ impl Known {
 mod tests {
     use super::*;
 
-    fn row(topic: &str, partition: i32, offset: i64) -> Row {
-        Row { topic: topic.into(), partition, offset, event: serde_json::Value::Null }
+    fn row(topic: &str, partition: i32, offset: i64) -> Row<'static> {
+        Row { topic: topic.into(), partition, offset, event: crate::Json::Null }
     }
 
     #[test]

@@ -4,23 +4,24 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
+use crate::json::Json;
 use crate::pii::PiiHasher;
 use crate::schema::{ColumnSpec, Kind, Source, TableKind};
 
 /// One consumed Kafka record holding a canonical Pix event (or, for a
 /// [`TableKind::FraudReports`] table, a `fraud_report` record).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub struct Row<'a> {
     /// Topic it was consumed from.
     pub topic: String,
     /// Partition it was consumed from.
     pub partition: i32,
     /// Its offset; the exactly-once check is on `(topic, partition, offset)`.
     pub offset: i64,
-    /// The canonical event JSON as consumed (`pix-domain`'s `PixEvent`).
-    pub event: Value,
+    /// The canonical event JSON as consumed (`pix-domain`'s `PixEvent`), borrowing from the
+    /// payload ([`Json::parse`]).
+    pub event: Json<'a>,
 }
 
 /// One value of one column, already in the column's [`Kind`]; text borrows from its [`Row`]
@@ -48,14 +49,14 @@ pub type Record<'a> = Vec<Cell<'a>>;
 
 /// Converts `row` into the cells of a `kind` table; `Err(reason)` names the column and the
 /// problem, never the value.
-pub fn to_record<'a>(row: &'a Row, pii: &PiiHasher, kind: TableKind) -> Result<Record<'a>, String> {
+pub fn to_record<'a>(row: &'a Row<'_>, pii: &PiiHasher, kind: TableKind) -> Result<Record<'a>, String> {
     if !row.event.is_object() {
         return Err("not_an_object".to_owned());
     }
     kind.columns().iter().map(|column| cell(row, column, pii)).collect()
 }
 
-fn cell<'a>(row: &'a Row, column: &ColumnSpec, pii: &PiiHasher) -> Result<Cell<'a>, String> {
+fn cell<'a>(row: &'a Row<'_>, column: &ColumnSpec, pii: &PiiHasher) -> Result<Cell<'a>, String> {
     let value = match column.source {
         Source::KafkaTopic => Cell::Str(Cow::Borrowed(&row.topic)),
         Source::KafkaPartition => Cell::I32(row.partition),
@@ -63,12 +64,12 @@ fn cell<'a>(row: &'a Row, column: &ColumnSpec, pii: &PiiHasher) -> Result<Cell<'
         Source::EventDate => date_of(&row.event, &["event_time"])?,
         Source::ReportDate => date_of(&row.event, &["created_at", "event_time"])?,
         Source::Json(pointer) => match member(&row.event, pointer) {
-            None | Some(Value::Null) => Cell::Null,
+            None | Some(Json::Null) => Cell::Null,
             Some(value) => convert(value, column)?,
         },
         Source::HashedJson(pointer) => match member(&row.event, pointer) {
-            None | Some(Value::Null) => Cell::Null,
-            Some(Value::String(text)) => {
+            None | Some(Json::Null) => Cell::Null,
+            Some(Json::Str(text)) => {
                 let domain = pointer.rsplit('/').next().unwrap_or(pointer);
                 Cell::Str(pii.hash(domain, text).into())
             }
@@ -89,11 +90,11 @@ fn cell<'a>(row: &'a Row, column: &ColumnSpec, pii: &PiiHasher) -> Result<Cell<'
 /// The member at `pointer` (`/a/b`): object members only, no `~` escapes (the column specs use
 /// neither). `Value::pointer` unescapes every token with two `str::replace` calls, which was a
 /// tenth of the writer's CPU (perf; README, "The Delta sink end to end").
-fn member<'a>(event: &'a Value, pointer: &str) -> Option<&'a Value> {
-    pointer.split('/').skip(1).try_fold(event, |v, key| v.as_object()?.get(key))
+fn member<'a, 'b>(event: &'a Json<'b>, pointer: &str) -> Option<&'a Json<'b>> {
+    pointer.split('/').skip(1).try_fold(event, |v, key| v.get(key))
 }
 
-fn convert<'a>(value: &'a Value, column: &ColumnSpec) -> Result<Cell<'a>, String> {
+fn convert<'a>(value: &'a Json<'_>, column: &ColumnSpec) -> Result<Cell<'a>, String> {
     let wrong_type = || format!("type:{}", column.name);
     Ok(match column.kind {
         Kind::Utf8 => Cell::Str(Cow::Borrowed(value.as_str().ok_or_else(wrong_type)?)),
@@ -109,16 +110,16 @@ fn convert<'a>(value: &'a Value, column: &ColumnSpec) -> Result<Cell<'a>, String
         }
         Kind::Utf8List => {
             let items = value.as_array().ok_or_else(wrong_type)?;
-            let strings: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+            let strings: Option<Vec<&str>> = items.iter().map(Json::as_str).collect();
             Cell::StrList(strings.ok_or_else(wrong_type)?)
         }
     })
 }
 
 /// `YYYY-MM-DD` (UTC) of the first of `members` present.
-fn date_of(event: &Value, members: &[&str]) -> Result<Cell<'static>, String> {
+fn date_of(event: &Json<'_>, members: &[&str]) -> Result<Cell<'static>, String> {
     for member in members {
-        if let Some(text) = event.get(*member).and_then(Value::as_str) {
+        if let Some(text) = event.get(member).and_then(Json::as_str) {
             return Ok(Cell::Str(parse_time(text, member)?.format("%Y-%m-%d").to_string().into()));
         }
     }
@@ -129,17 +130,17 @@ fn parse_time(text: &str, column: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| format!("time:{column}"))
 }
 
-fn text(v: Option<&Value>) -> Result<&str, ()> {
+fn text<'a>(v: Option<&'a Json<'_>>) -> Result<&'a str, ()> {
     match v {
-        None | Some(Value::Null) => Ok(""),
-        Some(Value::String(s)) => Ok(s.as_str()),
+        None | Some(Json::Null) => Ok(""),
+        Some(Json::Str(s)) => Ok(s),
         Some(_) => Err(()),
     }
 }
 
 /// `{ispb}:{branch}:{number}` of the party's account, like `PixEvent::partition_key`; `Ok(None)`
 /// without an account; `Err` when the members have the wrong types.
-fn account_key(event: &Value, party: &str) -> Result<Option<String>, ()> {
+fn account_key(event: &Json<'_>, party: &str) -> Result<Option<String>, ()> {
     let Some(party) = member(event, party) else { return Ok(None) };
     let Some(account) = party.get("account") else { return Ok(None) };
     let number = text(account.get("number"))?;
@@ -157,6 +158,8 @@ fn format_micros(micros: i64) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
     use crate::schema::{COLUMNS, FRAUD_REPORT_COLUMNS};
 
@@ -164,8 +167,8 @@ mod tests {
         PiiHasher::new(b"test-salt-0123456789").unwrap()
     }
 
-    fn row(event: Value) -> Row {
-        Row { topic: "pix.pagamentos".into(), partition: 1, offset: 7, event }
+    fn row(event: Value) -> Row<'static> {
+        Row { topic: "pix.pagamentos".into(), partition: 1, offset: 7, event: Json::from_value(event) }
     }
 
     fn sample() -> Value {
@@ -218,8 +221,10 @@ mod tests {
                 assert!(p.starts_with('/') && !p.contains('~'), "{}: {p}", column.name);
             }
         }
-        let event = sample();
-        assert_eq!(member(&event, "/payer/account/number"), event.pointer("/payer/account/number"));
+        let value = sample();
+        let event = Json::from_value(value.clone());
+        let number = value.pointer("/payer/account/number").cloned().map(Json::from_value);
+        assert_eq!(member(&event, "/payer/account/number"), number.as_ref());
         assert_eq!(member(&event, "/payer/nothing"), None);
         assert_eq!(member(&event, "/flags/0"), None, "arrays are not walked");
     }

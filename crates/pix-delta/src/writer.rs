@@ -175,7 +175,7 @@ impl DeltaWriter {
     /// skipped as duplicates, after reloading the table, so a retry or a replay after a crash
     /// never writes a row twice. Nothing is written when any remaining row is not a canonical
     /// event ([`DeltaSinkError::InvalidRows`]).
-    pub async fn write(&mut self, rows: Vec<Row>) -> Result<WriteOutcome, DeltaSinkError> {
+    pub async fn write(&mut self, rows: Vec<Row<'_>>) -> Result<WriteOutcome, DeltaSinkError> {
         let uri = self.cfg.table_uri.clone();
         let uri = uri.as_str();
         if rows.is_empty() {
@@ -254,7 +254,7 @@ impl DeltaWriter {
     }
 
     /// The cells of every row, or every row that is not a canonical event.
-    fn records<'a>(&self, rows: &'a [Row]) -> Result<Vec<row::Record<'a>>, DeltaSinkError> {
+    fn records<'a>(&self, rows: &'a [Row<'_>]) -> Result<Vec<row::Record<'a>>, DeltaSinkError> {
         let mut records = Vec::with_capacity(rows.len());
         let mut rejects = Vec::new();
         for row in rows {

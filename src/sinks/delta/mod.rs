@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::future::LocalBoxFuture;
-use pix_delta::{DeltaSinkError, DeltaWriter, Row};
+use pix_delta::{DeltaSinkError, DeltaWriter, Json, Row};
 use serde::{Deserialize, Serialize};
 
 use super::batch::BatchConfig;
@@ -137,15 +137,15 @@ impl DeltaSink {
     }
 }
 
-/// The rows of the records still to be written (verdict `Written`); a payload that is not JSON
-/// gets its dead-letter verdict instead.
-fn rows_of(records: &[SinkRecord], verdicts: &mut [Verdict]) -> Vec<Row> {
+/// The rows of the records still to be written (verdict `Written`), their strings borrowed from
+/// the payloads; a payload that is not JSON gets its dead-letter verdict instead.
+fn rows_of<'a>(records: &'a [SinkRecord], verdicts: &mut [Verdict]) -> Vec<Row<'a>> {
     let mut rows = Vec::with_capacity(records.len());
     for (r, verdict) in records.iter().zip(verdicts.iter_mut()) {
         if *verdict != Verdict::Written {
             continue;
         }
-        match serde_json::from_slice(&r.payload) {
+        match Json::parse(&r.payload) {
             Ok(event) => rows.push(Row { topic: r.topic.clone(), partition: r.partition, offset: r.offset, event }),
             Err(_) => *verdict = Verdict::DeadLetter { code: "sink.delta.invalid_row", detail: "not JSON".into() },
         }

@@ -2,7 +2,7 @@
 //! writer's config for a temporary table, and the CPU time this process used.
 #![allow(dead_code, clippy::unwrap_used, clippy::disallowed_methods)]
 
-use pix_delta::{DedupeConfig, DeltaSinkConfig, Row};
+use pix_delta::{DedupeConfig, DeltaSinkConfig, Json, Row};
 use serde_json::json;
 
 /// The `n`-th canonical event (a payment with a CPF payer, an account and a CNPJ Pix key, so every
@@ -23,15 +23,18 @@ pub fn event(n: usize) -> serde_json::Value {
 }
 
 /// `rows` rows of [`event`] spread over six partitions of one topic, offsets in order.
-pub fn rows(rows: usize) -> Vec<Row> {
-    (0..rows)
-        .map(|n| Row {
-            topic: "pix.pagamentos".into(),
-            partition: (n % 6) as i32,
-            offset: (n / 6) as i64,
-            event: event(n),
-        })
-        .collect()
+pub fn rows(rows: usize) -> Vec<Row<'static>> {
+    (0..rows).map(|n| row(n, Json::from_value(event(n)))).collect()
+}
+
+/// The `n`-th row: partition `n % 6`, offset `n / 6`.
+pub fn row(n: usize, event: Json<'_>) -> Row<'_> {
+    Row { topic: "pix.pagamentos".into(), partition: (n % 6) as i32, offset: (n / 6) as i64, event }
+}
+
+/// The Kafka payloads of `rows` rows of [`event`], as the sink consumes them.
+pub fn payloads(rows: usize) -> Vec<Vec<u8>> {
+    (0..rows).map(|n| serde_json::to_vec(&event(n)).unwrap()).collect()
 }
 
 /// The writer's config for a table under `dir`, de-duplicating by event id when `dedupe`.

@@ -4,7 +4,7 @@
 //! window are not affected.
 
 use chrono::{Duration, Utc};
-use pix_delta::{DedupeConfig, DeltaWriter, Row};
+use pix_delta::{DedupeConfig, DeltaWriter, Json, Row};
 use serde_json::Value;
 
 use crate::fixtures::{TOPIC, config, event, read_back};
@@ -17,24 +17,24 @@ async fn open(dir: &std::path::Path) -> DeltaWriter {
 }
 
 /// Event number `n` (its own event id) at `offset` of `partition`, `age_days` before today.
-fn copy(n: i64, partition: i32, offset: i64, age_days: i64) -> Row {
+fn copy(n: i64, partition: i32, offset: i64, age_days: i64) -> Row<'static> {
     let mut e: Value = event(0, n, 25, "payment");
     let when = (Utc::now() - Duration::days(age_days)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     e["event_time"] = when.clone().into();
     e["settled_at"] = when.clone().into();
     e["ingested_at"] = when.into();
-    Row { topic: TOPIC.into(), partition, offset, event: e }
+    Row { topic: TOPIC.into(), partition, offset, event: Json::from_value(e) }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copy_on_a_new_offset_adds_no_row_across_restarts_and_writers() {
     let dir = tempfile::tempdir().unwrap();
     let mut a = open(dir.path()).await;
-    let first: Vec<Row> = (0..5).map(|n| copy(n, 0, n, 0)).collect();
+    let first: Vec<Row<'static>> = (0..5).map(|n| copy(n, 0, n, 0)).collect();
     assert_eq!(a.write(first).await.unwrap().written, 5);
 
     // The same five events again at offsets 5..10, and a new one at 10: one row.
-    let mut again: Vec<Row> = (0..5).map(|n| copy(n, 0, n + 5, 0)).collect();
+    let mut again: Vec<Row<'static>> = (0..5).map(|n| copy(n, 0, n + 5, 0)).collect();
     again.push(copy(100, 0, 10, 0));
     let out = a.write(again).await.unwrap();
     assert_eq!((out.written, out.skipped_event_ids, out.skipped_duplicates), (1, 5, 0));

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use pix_delta::{DeltaSinkConfig, DeltaWriter, Row};
+use pix_delta::{DeltaSinkConfig, DeltaWriter, Json, Row};
 use serde_json::{Value, json};
 
 pub const TOPIC: &str = "pix.pagamentos";
@@ -48,9 +48,14 @@ pub fn event(partition: i32, offset: i64, day: u32, category: &str) -> Value {
     })
 }
 
-pub fn rows(partition: i32, offsets: std::ops::Range<i64>) -> Vec<Row> {
+pub fn rows(partition: i32, offsets: std::ops::Range<i64>) -> Vec<Row<'static>> {
     offsets
-        .map(|offset| Row { topic: TOPIC.into(), partition, offset, event: event(partition, offset, 25, "payment") })
+        .map(|offset| Row {
+            topic: TOPIC.into(),
+            partition,
+            offset,
+            event: Json::from_value(event(partition, offset, 25, "payment")),
+        })
         .collect()
 }
 

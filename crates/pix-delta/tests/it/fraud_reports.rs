@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use pix_delta::{DeltaSinkConfig, DeltaSinkError, DeltaWriter, Row, TableKind};
+use pix_delta::{DeltaSinkConfig, DeltaSinkError, DeltaWriter, Json, Row, TableKind};
 use serde_json::{Value, json};
 
 use crate::fixtures::{config, open};
@@ -41,9 +41,14 @@ fn report(offset: i64, day: u32) -> Value {
     r
 }
 
-fn rows(offsets: std::ops::Range<i64>) -> Vec<Row> {
+fn rows(offsets: std::ops::Range<i64>) -> Vec<Row<'static>> {
     offsets
-        .map(|o| Row { topic: TOPIC.into(), partition: 0, offset: o, event: report(o, 24 + (o % 2) as u32) })
+        .map(|o| Row {
+            topic: TOPIC.into(),
+            partition: 0,
+            offset: o,
+            event: Json::from_value(report(o, 24 + (o % 2) as u32)),
+        })
         .collect()
 }
 
@@ -85,7 +90,7 @@ async fn python_deltalake_reads_fraud_reports_once_partitioned_by_report_date() 
     assert_eq!(got["offsets"], json!([0, 1, 2, 3, 4, 5]));
     assert_eq!(got["kinds"], json!(["INFRACTION_REPORT", "REFUND_REQUEST"]));
     let mut e2e: Vec<String> =
-        rows(0..6).iter().map(|r| r.event["end_to_end_id"].as_str().unwrap().to_owned()).collect();
+        rows(0..6).iter().map(|r| r.event.get("end_to_end_id").and_then(Json::as_str).unwrap().to_owned()).collect();
     e2e.sort();
     assert_eq!(got["e2e"], json!(e2e));
     assert_eq!(got["cents"], json!([15025, 15025, 15025]));
@@ -104,7 +109,9 @@ async fn an_events_table_is_refused_as_a_fraud_reports_table_and_a_pix_event_is_
     let dir = tempfile::tempdir().unwrap();
     let mut writer = DeltaWriter::open_or_create(report_config(dir.path())).await.unwrap();
     let pix_event = crate::fixtures::event(0, 9, 25, "payment");
-    let err = writer.write(vec![Row { topic: TOPIC.into(), partition: 0, offset: 9, event: pix_event }]).await;
+    let err = writer
+        .write(vec![Row { topic: TOPIC.into(), partition: 0, offset: 9, event: Json::from_value(pix_event) }])
+        .await;
     let Err(DeltaSinkError::InvalidRows { rejects, .. }) = err else { panic!("{err:?}") };
     assert_eq!(rejects[0].reason, "missing:report_kind");
 }

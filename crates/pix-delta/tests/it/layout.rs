@@ -1,7 +1,7 @@
 //! Table layout: partition directories, checkpoints, and refusing a foreign table.
 
 use deltalake::kernel::DataType;
-use pix_delta::{DeltaSinkError, DeltaWriter, Row};
+use pix_delta::{DeltaSinkError, DeltaWriter, Json, Row};
 
 use crate::fixtures::{TOPIC, config, event, open, rows};
 
@@ -10,9 +10,14 @@ async fn files_land_under_event_date_and_category_directories() {
     let dir = tempfile::tempdir().unwrap();
     let mut writer = open(dir.path(), 0).await;
     let batch = vec![
-        Row { topic: TOPIC.into(), partition: 0, offset: 0, event: event(0, 0, 24, "payment") },
-        Row { topic: TOPIC.into(), partition: 0, offset: 1, event: event(0, 1, 25, "payment") },
-        Row { topic: "pix.recebimentos".into(), partition: 0, offset: 0, event: event(0, 0, 25, "receipt") },
+        Row { topic: TOPIC.into(), partition: 0, offset: 0, event: Json::from_value(event(0, 0, 24, "payment")) },
+        Row { topic: TOPIC.into(), partition: 0, offset: 1, event: Json::from_value(event(0, 1, 25, "payment")) },
+        Row {
+            topic: "pix.recebimentos".into(),
+            partition: 0,
+            offset: 0,
+            event: Json::from_value(event(0, 0, 25, "receipt")),
+        },
     ];
     assert_eq!(writer.write(batch).await.unwrap().written, 3);
     let table = dir.path().join("table");

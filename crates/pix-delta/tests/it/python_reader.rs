@@ -29,7 +29,7 @@ async fn python_deltalake_reads_every_row_once_and_the_offsets() {
     let mut writer = open(dir.path(), 0).await;
     let written: Vec<_> = rows(0, 0..6).into_iter().chain(rows(1, 0..4)).collect();
     let expected_ids: BTreeSet<String> =
-        written.iter().map(|r| r.event["event_id"].as_str().unwrap().to_owned()).collect();
+        written.iter().map(|r| r.event.get("event_id").and_then(pix_delta::Json::as_str).unwrap().to_owned()).collect();
     writer.write(written.clone()).await.unwrap();
     assert_eq!(writer.write(written).await.unwrap().written, 0, "replay must write nothing");
     writer.write(rows(0, 4..8)).await.unwrap();
@@ -50,7 +50,9 @@ async fn python_deltalake_reads_every_row_once_and_the_offsets() {
     let keys: Vec<(i32, i64)> = serde_json::from_value(report["keys"].clone()).unwrap();
     let unique_keys: BTreeSet<_> = keys.iter().copied().collect();
     let mut all_ids = expected_ids.clone();
-    all_ids.extend(rows(0, 6..8).iter().map(|r| r.event["event_id"].as_str().unwrap().to_owned()));
+    all_ids.extend(
+        rows(0, 6..8).iter().map(|r| r.event.get("event_id").and_then(pix_delta::Json::as_str).unwrap().to_owned()),
+    );
     assert_eq!(report["count"], 12);
     assert_eq!(keys.len(), unique_keys.len(), "duplicate rows");
     assert_eq!(ids.iter().cloned().collect::<BTreeSet<_>>(), all_ids);
